@@ -1,0 +1,45 @@
+"""Campaign input and output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from outreach.campaigns.sequence import SequenceSpec, Templates
+
+
+class CampaignCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    account_id: int
+    sequence: SequenceSpec = Field(default_factory=SequenceSpec)
+    templates: Templates = Field(default_factory=Templates)
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    account_id: int
+    status: str
+    sequence: SequenceSpec
+    templates: Templates
+    created_at: datetime
+    launched_at: datetime | None
+
+
+class CampaignSummary(CampaignOut):
+    prospects: int
+    pending_prospects: int
+    journeys: dict[str, int]
+    held: int
+
+
+class LaunchRequest(BaseModel):
+    campaign_id: int
+
+
+class Accepted(BaseModel):
+    campaign_id: int
+    status: str
+    workflow_id: str | None = None

@@ -1,0 +1,203 @@
+"""The campaign sequence: its stages, their days, and the templates they send.
+
+Pure: what runs after a stage, and when, is a function of the sequence, the outcome
+and the journey's dates. The default is the seed's: invitation on day 0, acceptance
+check on day 2, follow-ups on days 2, 7, 14, 19 and 26 (days count from the invitation).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, Field, model_validator
+
+NOTE_LIMIT = 300
+KNOWN_FIELDS = ("first_name", "last_name", "full_name", "company", "title")
+
+_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+DEFAULT_NOTE = (
+    "Hi {{ first_name | default('there') }}, I came across your work at "
+    "{{ company | default('your company') }} and would love to connect."
+)
+DEFAULT_FOLLOW_UPS = (
+    "Thanks for connecting, {{ first_name | default('there') }}! I help teams like "
+    "{{ company | default('yours') }} automate their outreach. Open to a quick chat?",
+    "Hi {{ first_name | default('there') }}, just floating this back up in case it got buried.",
+    "{{ first_name | default('Hi') }}, one idea: most teams we work with save 5 hours a week "
+    "on prospecting. Happy to show you how in 15 minutes.",
+    "Hi {{ first_name | default('there') }}, would it make sense to talk next week, "
+    "or is someone else at {{ company | default('your team') }} better placed?",
+    "I'll stop here, {{ first_name | default('there') }} — thanks for reading. "
+    "If outreach ever becomes a priority, my door is open. All the best!",
+)
+
+
+class SequenceSpec(BaseModel):
+    """Every number of the default campaign, changeable per campaign."""
+
+    acceptance_check_days: float = Field(default=2, gt=0, le=60)
+    follow_up_days: list[float] = Field(default_factory=lambda: [2, 7, 14, 19, 26])
+    follow_up_on_acceptance: bool = Field(
+        default=False, description="Send follow-up 1 as soon as acceptance is seen."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SequenceSpec:
+        days = self.follow_up_days
+        if not 1 <= len(days) <= 10:
+            raise ValueError("a sequence has between 1 and 10 follow-ups")
+        if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+            raise ValueError("follow-up days must strictly increase")
+        if days[0] < self.acceptance_check_days and not self.follow_up_on_acceptance:
+            raise ValueError("follow-up 1 cannot come before the acceptance check")
+        return self
+
+
+class Templates(BaseModel):
+    invitation_note: str | None = DEFAULT_NOTE
+    follow_ups: list[str] = Field(default_factory=lambda: list(DEFAULT_FOLLOW_UPS))
+
+
+class TemplateProblem(ValueError):
+    pass
+
+
+def template_variables(source: str) -> set[str]:
+    return set(meta.find_undeclared_variables(_env.parse(source)))
+
+
+def render(source: str, variables: dict[str, Any]) -> str:
+    """Render one template; raises ``TemplateProblem`` with a readable reason."""
+    try:
+        return _env.from_string(source).render(**variables).strip()
+    except TemplateError as exc:
+        raise TemplateProblem(str(exc.message or exc)) from exc
+
+
+SAMPLE_PROSPECT = {
+    "first_name": "Maximiliana",
+    "last_name": "Vanderbilt-Okonkwo",
+    "full_name": "Maximiliana Vanderbilt-Okonkwo",
+    "company": "International Consolidated Holdings",
+    "title": "Senior Director of Revenue Operations",
+}
+
+
+def _named(templates: Templates) -> list[tuple[str, str]]:
+    named = [] if templates.invitation_note is None else [("invitation_note", templates.invitation_note)]
+    return named + [(f"follow_ups[{i + 1}]", text) for i, text in enumerate(templates.follow_ups)]
+
+
+def check_templates(templates: Templates, sequence: SequenceSpec) -> list[str]:
+    """Problems that would make a send fail later; checked when the campaign is saved.
+
+    Each template must parse and render for a long-named prospect. Custom variables
+    (beyond the standard fields) get a sample value here; whether each prospect has
+    them is checked when prospects are imported (``render_all``).
+    """
+    problems: list[str] = []
+    if len(templates.follow_ups) != len(sequence.follow_up_days):
+        problems.append(
+            f"{len(sequence.follow_up_days)} follow-up days but "
+            f"{len(templates.follow_ups)} follow-up texts"
+        )
+    for name, source in _named(templates):
+        try:
+            custom = template_variables(source) - set(SAMPLE_PROSPECT)
+        except TemplateError as exc:
+            problems.append(f"{name}: {exc.message or exc}")
+            continue
+        sample = SAMPLE_PROSPECT | {var: f"sample {var}" for var in custom}
+        problems.extend(_render_problems(name, source, sample))
+    return problems
+
+
+def _render_problems(name: str, source: str, variables: dict[str, Any]) -> list[str]:
+    try:
+        text = render(source, variables)
+    except TemplateProblem as exc:
+        return [f"{name}: {exc}"]
+    if name == "invitation_note" and len(text) > NOTE_LIMIT:
+        return [f"invitation_note: renders to {len(text)} characters; LinkedIn allows {NOTE_LIMIT}"]
+    if not text and name != "invitation_note":
+        return [f"{name}: renders to an empty message"]
+    return []
+
+
+def render_problems(templates: Templates, variables: dict[str, Any]) -> list[str]:
+    """Why this prospect's messages cannot be rendered (empty when they can)."""
+    return [p for name, source in _named(templates) for p in _render_problems(name, source, variables)]
+
+
+class Stage(enum.StrEnum):
+    INVITE = "invite"
+    CHECK_ACCEPTANCE = "check_acceptance"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class StageRef:
+    """A stage of one journey; follow-ups carry their number (1-based)."""
+
+    stage: Stage
+    number: int = 0
+
+    def __str__(self) -> str:
+        return f"follow_up:{self.number}" if self.stage is Stage.FOLLOW_UP else self.stage.value
+
+    @classmethod
+    def parse(cls, text: str) -> StageRef:
+        if text.startswith("follow_up:"):
+            return cls(Stage.FOLLOW_UP, int(text.split(":", 1)[1]))
+        return cls(Stage(text))
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What follows a stage: another stage at ``due`` or an end with its status."""
+
+    stage: StageRef | None
+    due: datetime | None
+    end: str | None = None  # completed | not_accepted
+
+
+def after_invitation(spec: SequenceSpec, *, invited_at: datetime) -> NextStep:
+    due = invited_at + timedelta(days=spec.acceptance_check_days)
+    return NextStep(StageRef(Stage.CHECK_ACCEPTANCE), due)
+
+
+def after_acceptance_check(
+    spec: SequenceSpec, *, accepted: bool, invited_at: datetime, now: datetime
+) -> NextStep:
+    if not accepted:
+        return NextStep(None, None, end="not_accepted")
+    return follow_up(spec, 1, invited_at=invited_at, now=now)
+
+
+def after_follow_up(
+    spec: SequenceSpec, number: int, *, invited_at: datetime, now: datetime
+) -> NextStep:
+    if number >= len(spec.follow_up_days):
+        return NextStep(None, None, end="completed")
+    return follow_up(spec, number + 1, invited_at=invited_at, now=now)
+
+
+def follow_up(spec: SequenceSpec, number: int, *, invited_at: datetime, now: datetime) -> NextStep:
+    """Follow-up ``number`` on its day, counted from the invitation; never in the past."""
+    due = invited_at + timedelta(days=spec.follow_up_days[number - 1])
+    return NextStep(StageRef(Stage.FOLLOW_UP, number), max(due, now))
+
+
+def waiting_for(stage: StageRef) -> str:
+    """How the dashboard says what a journey waits for."""
+    if stage.stage is Stage.INVITE:
+        return "invitation slot"
+    if stage.stage is Stage.CHECK_ACCEPTANCE:
+        return "acceptance check"
+    return f"follow-up {stage.number}"

@@ -1,0 +1,48 @@
+"""Launch, sweep and resume: the workflows that put journeys on the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS
+from sqlalchemy.orm import Session
+
+from outreach.engine import enqueue_all, tx
+from outreach.journeys import repository as repo
+from outreach.models import Campaign, CampaignStatus
+
+
+@DBOS.workflow()
+def schedule_campaign(campaign_id: int) -> int:
+    """Create the journeys of every pending prospect and enqueue their invitations."""
+    scheduled = tx(repo.create_journeys, campaign_id)
+    enqueue_all(scheduled)
+    return len(scheduled)
+
+
+@DBOS.workflow()
+def resume_held(campaign_id: int | None, account_id: int | None) -> int:
+    """Reschedule the journeys a pause held, then pick up prospects added meanwhile."""
+    scheduled = tx(repo.release_held, campaign_id=campaign_id, account_id=account_id)
+    enqueue_all(scheduled)
+    if campaign_id is not None:
+        return len(scheduled) + schedule_campaign(campaign_id)
+    return len(scheduled)
+
+
+def _campaigns_with_pending(session: Session, *, now: datetime) -> list[int]:
+    active = session.execute(
+        sa.select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE).order_by(Campaign.id)
+    ).scalars()
+    return [cid for cid in active if repo.pending_prospects(session, cid, limit=1)]
+
+
+@DBOS.workflow()
+def sweep(scheduled_at: datetime, context: Any) -> int:
+    """Every active campaign with pending prospects gets them scheduled (idempotently)."""
+    total = 0
+    for campaign_id in tx(_campaigns_with_pending):
+        total += schedule_campaign(campaign_id)
+    return total

@@ -1,0 +1,71 @@
+"""Typed settings: one class, read from ``OUTREACH_*`` variables and an optional ``.env``."""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from croniter import croniter
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OUTREACH_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite:///outreach.db",
+        description="SQLAlchemy URL. SQLite (WAL) by default, postgresql+psycopg://… in production.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Bearer token for /api. Unset: the API is open (local use)."
+    )
+    time_scale: float = Field(default=1.0, gt=0, description="Simulated seconds per real second.")
+    sweep_cron: str = Field(default="0 */2 * * *", description="When the sweep runs (wall clock).")
+    linkedin_provider: Literal["sandbox", "unipile"] = "sandbox"
+    executor_id: str = Field(
+        default_factory=lambda: f"outreach-{socket.gethostname()}",
+        description="Stable, distinct id per worker process; DBOS recovers its own pending work.",
+    )
+    app_version: str = Field(
+        default="outreach-1",
+        description="Pinned DBOS application version: delayed work survives deploys of the same version.",
+    )
+    sandbox_seed: int = 7
+    sandbox_accept_rate: float = Field(default=0.6, ge=0, le=1)
+    sandbox_reply_rate: float = Field(default=0.25, ge=0, le=1)
+    sandbox_error_rate: float = Field(default=0.02, ge=0, le=1)
+    sandbox_accept_delay_hours: tuple[float, float] = (2.0, 40.0)
+    sandbox_reply_delay_hours: tuple[float, float] = (1.0, 30.0)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    queue_poll_seconds: float | None = Field(
+        default=None, description="Queue polling interval; derived from the time scale when unset."
+    )
+    webhook_secret: SecretStr | None = None
+    unipile_dsn: str | None = Field(
+        default=None, validation_alias=AliasChoices("UNIPILE_DSN", "OUTREACH_UNIPILE_DSN")
+    )
+    unipile_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("UNIPILE_API_KEY", "OUTREACH_UNIPILE_API_KEY")
+    )
+
+    @field_validator("sweep_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a valid cron expression: {value!r}")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def poll_seconds(self) -> float:
+        """How often queues are polled: about ten simulated minutes, between 20 ms and 1 s."""
+        if self.queue_poll_seconds is not None:
+            return self.queue_poll_seconds
+        return min(1.0, max(0.02, 600.0 / self.time_scale))

@@ -1,0 +1,54 @@
+"""Reading journeys for the API, the dashboard and the CLI."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.errors import NotFound
+from outreach.journeys.schemas import EventOut, JourneyDetail, JourneyOut
+from outreach.models import Journey, JourneyEvent, JourneyStatus
+
+
+def to_out(journey: Journey) -> JourneyOut:
+    p = journey.prospect
+    name = " ".join(n for n in (p.first_name, p.last_name) if n) or p.public_identifier
+    return JourneyOut.model_validate(
+        {
+            **{c.key: getattr(journey, c.key) for c in Journey.__table__.columns if c.key in JourneyOut.model_fields},
+            "status": journey.status.value,
+            "public_identifier": p.public_identifier,
+            "name": name,
+        }
+    )
+
+
+def list_journeys(
+    session: Session, campaign_id: int, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[JourneyOut]:
+    query = sa.select(Journey).where(Journey.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(Journey.status == JourneyStatus(status))
+    query = query.order_by(Journey.id).limit(limit).offset(offset)
+    return [to_out(j) for j in session.execute(query).unique().scalars()]
+
+
+def journey_detail(session: Session, journey_id: int) -> JourneyDetail:
+    journey = session.get(Journey, journey_id)
+    if journey is None:
+        raise NotFound(f"no journey {journey_id}")
+    events = session.execute(
+        sa.select(JourneyEvent).where(JourneyEvent.journey_id == journey_id).order_by(JourneyEvent.at, JourneyEvent.id)
+    ).scalars()
+    return JourneyDetail(**to_out(journey).model_dump(), events=[EventOut.model_validate(e) for e in events])
+
+
+def events_of_campaign(session: Session, campaign_id: int) -> list[tuple[int, str, dict]]:  # type: ignore[type-arg]
+    """Every event of the campaign's journeys: (journey id, kind, details)."""
+    rows = session.execute(
+        sa.select(JourneyEvent.journey_id, JourneyEvent.kind, JourneyEvent.details)
+        .join(Journey, Journey.id == JourneyEvent.journey_id)
+        .where(Journey.campaign_id == campaign_id)
+        .order_by(JourneyEvent.id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]

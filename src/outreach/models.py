@@ -1,0 +1,271 @@
+"""ORM models, in one place. Times are simulated-clock UTC (see ``clock.py``)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from outreach.db import Base
+
+JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+
+def _enum(kind: type[enum.StrEnum]) -> sa.Enum:
+    """Stored as the lowercase values, in a VARCHAR with a CHECK: no native enum to migrate."""
+    return sa.Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # a person or an account-level provider error paused it
+    BACKOFF = "backoff"  # a provider limit was hit: resumes by itself at paused_until
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+class JourneyStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its invitation slot
+    INVITED = "invited"  # invitation out, waiting for the acceptance check
+    CONNECTED = "connected"  # in the follow-up sequence
+    REPLIED = "replied"
+    NOT_ACCEPTED = "not_accepted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {JourneyStatus.REPLIED, JourneyStatus.NOT_ACCEPTED, JourneyStatus.COMPLETED, JourneyStatus.FAILED}
+)
+
+
+class ClockState(Base):
+    """The persisted anchor of the simulated clock: one row."""
+
+    __tablename__ = "clock_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    real_anchor: Mapped[float] = mapped_column(sa.Float)
+    sim_anchor: Mapped[float] = mapped_column(sa.Float)
+    scale: Mapped[float] = mapped_column(sa.Float)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    provider: Mapped[str] = mapped_column(sa.String(20))  # sandbox | unipile
+    external_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    work_start: Mapped[time] = mapped_column(sa.Time, default=time(9, 0))
+    work_end: Mapped[time] = mapped_column(sa.Time, default=time(18, 0))
+    work_days: Mapped[str] = mapped_column(sa.String(20), default="0,1,2,3,4")  # Monday = 0
+    daily_invite_cap: Mapped[int] = mapped_column(default=25)
+    weekly_invite_cap: Mapped[int] = mapped_column(default=100)
+    daily_message_cap: Mapped[int] = mapped_column(default=80)
+    invite_gap_min_s: Mapped[int] = mapped_column(default=18 * 60)
+    invite_gap_max_s: Mapped[int] = mapped_column(default=23 * 60)
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus), default=AccountStatus.ACTIVE
+    )
+    status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    paused_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus), default=CampaignStatus.DRAFT
+    )
+    sequence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    templates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    launched_at: Mapped[datetime | None]
+    account: Mapped[Account] = relationship(lazy="joined")
+
+
+class Prospect(Base):
+    __tablename__ = "prospects"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "public_identifier"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    public_identifier: Mapped[str] = mapped_column(sa.String(200))
+    profile_url: Mapped[str | None] = mapped_column(sa.String(500))
+    provider_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    first_name: Mapped[str | None] = mapped_column(sa.String(200))
+    last_name: Mapped[str | None] = mapped_column(sa.String(200))
+    company: Mapped[str | None] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(300))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+class Journey(Base):
+    """One prospect's way through one campaign; at most one per pair, ever."""
+
+    __tablename__ = "journeys"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "prospect_id"),
+        sa.Index("ix_journeys_campaign_status", "campaign_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
+    prospect_id: Mapped[int] = mapped_column(sa.ForeignKey("prospects.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    status: Mapped[JourneyStatus] = mapped_column(
+        _enum(JourneyStatus), default=JourneyStatus.SCHEDULED
+    )
+    # The stage that runs next ("invite", "check_acceptance", "follow_up:N"), when, and
+    # the counter that makes each scheduling of it a distinct workflow id.
+    stage: Mapped[str | None] = mapped_column(sa.String(40))
+    stage_seq: Mapped[int] = mapped_column(default=0)
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    waiting_for: Mapped[str | None] = mapped_column(sa.String(200))
+    # Held: its campaign or sender is paused; ``stage`` resumes when they do.
+    held: Mapped[bool] = mapped_column(default=False)
+    invited_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.Text)
+    follow_ups_sent: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    prospect: Mapped[Prospect] = relationship(lazy="joined")
+
+
+class JourneyEvent(Base):
+    """Append-only timeline of a journey."""
+
+    __tablename__ = "journey_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[int] = mapped_column(sa.ForeignKey("journeys.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SenderSlot(Base):
+    """A booked action time of one sender: how pacing and caps are kept across campaigns."""
+
+    __tablename__ = "sender_slots"
+    __table_args__ = (sa.Index("ix_sender_slots_account_kind_at", "account_id", "kind", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message
+    at: Mapped[datetime]
+    journey_id: Mapped[int | None] = mapped_column(sa.ForeignKey("journeys.id"))
+
+
+class InboundMessage(Base):
+    """A reply from a prospect, stored once per provider message id."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    journey_id: Mapped[int | None] = mapped_column(sa.ForeignKey("journeys.id"), index=True)
+    sender_provider_id: Mapped[str] = mapped_column(sa.String(200))
+    text: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(20))  # webhook | poll | sandbox
+
+
+class WebhookDelivery(Base):
+    """Every webhook we received, kept for inspection, with what became of it."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(20))  # unipile
+    event: Mapped[str | None] = mapped_column(sa.String(60))
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # processed | duplicate | ignored | rejected
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    payload: Mapped[str] = mapped_column(sa.Text)  # raw body as received
+
+
+# -- Sandbox ------------------------------------------------------------------------------
+# The simulated LinkedIn's own state (linkedin/sandbox.py), kept apart from the journey
+# tables: the engine never reads these, it only sees what the simulator answers.
+
+
+class SandboxAction(Base):
+    """The simulator's own record of every action it received (not the journey tables)."""
+
+    __tablename__ = "sandbox_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(200), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message | withdrawal
+    recipient: Mapped[str] = mapped_column(sa.String(200), index=True)
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime]
+
+
+_OPEN_INVITATION = sa.text("withdrawn_at IS NULL")
+
+
+class SandboxInvitation(Base):
+    """An invitation the simulator holds: accepted once ``accept_at`` has passed.
+
+    ``accept_at`` is fixed when it is sent (the person's delay, or never) and moved
+    earlier by a forced accept; a withdrawal clears it. ``announced`` marks the
+    acceptances already reported as ``new_relation`` webhooks.
+    """
+
+    __tablename__ = "sandbox_invitations"
+    __table_args__ = (
+        sa.Index("ix_sandbox_invitations_pair", "account", "person"),
+        # One open invitation per pair: two concurrent invites cannot both insert one.
+        sa.Index(
+            "uq_sandbox_invitations_open",
+            "account",
+            "person",
+            unique=True,
+            sqlite_where=_OPEN_INVITATION,
+            postgresql_where=_OPEN_INVITATION,
+        ),
+        sa.Index("ix_sandbox_invitations_due", "announced", "accept_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(200))
+    person: Mapped[str] = mapped_column(sa.String(200))  # provider id
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime]
+    accept_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    announced: Mapped[bool] = mapped_column(default=False)
+
+
+class SandboxMessage(Base):
+    """Messages in the simulator's chats, both ways; an inbound one is visible from ``at``."""
+
+    __tablename__ = "sandbox_messages"
+    __table_args__ = (
+        sa.Index("ix_sandbox_messages_pair", "account", "person"),
+        sa.Index("ix_sandbox_messages_due", "delivered", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(200))
+    person: Mapped[str] = mapped_column(sa.String(200))  # provider id
+    chat: Mapped[str] = mapped_column(sa.String(40), index=True)  # derived from the pair
+    inbound: Mapped[bool]
+    text: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime]
+    delivered: Mapped[bool] = mapped_column(default=False)  # announced by a webhook

@@ -1,0 +1,103 @@
+"""Prospect rows from JSON or CSV: normalised, validated, each bad row reported by number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+ALIASES = {
+    "profile_url": ("profile_url", "linkedin_url", "linkedin", "url", "profile", "linkedin_profile"),
+    "public_identifier": ("public_identifier", "public_id", "slug", "linkedin_id", "username"),
+    "provider_id": ("provider_id",),
+    "first_name": ("first_name", "firstname", "first", "given_name"),
+    "last_name": ("last_name", "lastname", "last", "surname", "family_name"),
+    "company": ("company", "company_name", "organization", "organisation", "employer"),
+    "title": ("title", "job_title", "position", "headline", "role"),
+}
+_LOOKUP = {alias: canonical for canonical, names in ALIASES.items() for alias in names}
+_SLUG = re.compile(r"^[\w\-.%]{2,100}$", re.UNICODE)
+
+
+@dataclass
+class ProspectRow:
+    row: int
+    public_identifier: str
+    profile_url: str | None
+    provider_id: str | None
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    title: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RowError:
+    row: int
+    error: str
+    data: dict[str, Any] | None = None
+
+
+def _key(name: str) -> str:
+    normal = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    return _LOOKUP.get(normal, normal)
+
+
+def slug_from_url(url: str) -> str:
+    """The public identifier in a LinkedIn profile URL (``/in/<slug>``)."""
+    parsed = urlparse(url if "://" in url else f"https://{url}")
+    host = (parsed.hostname or "").lower()
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")):
+        raise ValueError(f"not a LinkedIn URL: {url!r}")
+    parts = [p for p in parsed.path.split("/") if p]
+    if len(parts) < 2 or parts[0] != "in":
+        raise ValueError(f"not a LinkedIn profile URL (expected /in/<name>): {url!r}")
+    return unquote(parts[1])
+
+
+def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
+    """One input row to a prospect; raises ValueError with a readable reason."""
+    data: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name is None:
+            raise ValueError("more values than columns")
+        value = value.strip() if isinstance(value, str) else value
+        if value not in (None, ""):
+            data[_key(str(name))] = value
+    url = data.pop("profile_url", None)
+    slug = data.pop("public_identifier", None)
+    if url:
+        from_url = slug_from_url(str(url))
+        if slug and slug != from_url:
+            raise ValueError(f"public_identifier {slug!r} does not match profile URL {url!r}")
+        slug = from_url
+    if not slug:
+        raise ValueError("needs a LinkedIn profile URL or public identifier")
+    if not _SLUG.match(str(slug)):
+        raise ValueError(f"not a valid LinkedIn public identifier: {slug!r}")
+    standard = {k: (str(data.pop(k)) if k in data else None) for k in ("provider_id", "first_name", "last_name", "company", "title")}
+    return ProspectRow(
+        row=row,
+        public_identifier=str(slug),
+        profile_url=str(url) if url else f"https://www.linkedin.com/in/{slug}/",
+        fields=data,
+        **standard,
+    )
+
+
+def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV in whatever dialect it uses (comma, semicolon, tab), numbered from 1."""
+    text = text.lstrip("\ufeff")
+    sample = text[:8192]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    if not reader.fieldnames:
+        raise ValueError("the CSV has no header row")
+    return [(i, dict(r)) for i, r in enumerate(reader, start=1) if any((v or "").strip() for v in r.values() if isinstance(v, str))]

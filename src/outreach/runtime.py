@@ -1,0 +1,131 @@
+"""Wiring: settings → database, clock, provider and DBOS, once per process.
+
+DBOS registers workflows on module-level functions, so the workflows reach the
+process's ``Runtime`` through ``current()``; it is set by ``start()`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSConfig, SQLAlchemyDatasource
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.clock import SimClock, load_clock
+from outreach.config import Settings
+from outreach.db import create_dbos_sqlite_engine, create_engine, make_sessionmaker
+from outreach.linkedin.provider import LinkedInProvider
+from outreach.migrations import upgrade
+
+log = logging.getLogger("outreach")
+
+_current: Runtime | None = None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: sa.Engine
+    sessions: sessionmaker[Session]
+    clock: SimClock
+    provider: LinkedInProvider
+    datasource: SQLAlchemyDatasource
+    simulator: Any = None  # the Simulator when the provider is the sandbox
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def every(self, seconds: float, task: Callable[[], None], name: str) -> None:
+        """Run ``task`` every ``seconds`` on a daemon thread until shutdown."""
+
+        def loop() -> None:
+            while not self._stop.wait(seconds):
+                try:
+                    task()
+                except Exception:
+                    log.exception("background task %s failed", name)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the Outreach runtime is not started (outreach.runtime.start)")
+    return _current
+
+
+def _build_provider(settings: Settings, sessions: sessionmaker[Session], clock: SimClock) -> tuple[LinkedInProvider, Any]:
+    if settings.linkedin_provider == "unipile":
+        from outreach.linkedin.unipile import UnipileProvider
+
+        return UnipileProvider.from_settings(settings), None
+    from outreach.linkedin.sandbox import SandboxBehaviour, SandboxProvider, Simulator
+
+    simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
+    return SandboxProvider(simulator), simulator
+
+
+def dbos_config(settings: Settings, engine: sa.Engine) -> DBOSConfig:
+    config: DBOSConfig = {
+        "name": "outreach",
+        "system_database_url": settings.database_url,
+        "application_version": settings.app_version,
+        "executor_id": settings.executor_id,
+        "notification_listener_polling_interval_sec": max(0.01, settings.poll_seconds),
+        "scheduler_polling_interval_sec": 5.0,
+        "log_level": "WARNING",
+    }
+    if settings.is_sqlite:
+        # Our engine: WAL and synchronous=NORMAL, which DBOS's own SQLite engine lacks.
+        config["system_database_engine"] = engine
+    return config
+
+
+def start(settings: Settings, *, workers: bool = True) -> Runtime:
+    """Migrate, load the clock, launch DBOS and (with ``workers``) the background loops."""
+    global _current
+    if _current is not None:
+        raise RuntimeError("the Outreach runtime is already started in this process")
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = load_clock(sessions, settings.time_scale)
+    provider, simulator = _build_provider(settings, sessions, clock)
+    sys_engine = create_dbos_sqlite_engine(settings.database_url) if settings.is_sqlite else engine
+    DBOS(config=dbos_config(settings, sys_engine))
+    datasource = SQLAlchemyDatasource.create(settings.database_url, engine=engine)
+    rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator)
+    _current = rt
+    from outreach import engine as outreach_engine
+
+    try:
+        outreach_engine.register(rt)
+        if not workers:
+            DBOS.listen_queues([])
+        DBOS.launch()
+        outreach_engine.after_launch(rt, workers=workers)
+    except BaseException:
+        stop()
+        raise
+    return rt
+
+
+def stop() -> None:
+    global _current
+    rt, _current = _current, None
+    if rt is not None:
+        rt.shutdown()
+    DBOS.destroy(workflow_completion_timeout_sec=0)
+    if rt is not None:
+        rt.engine.dispose()

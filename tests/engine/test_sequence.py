@@ -1,0 +1,72 @@
+"""The default sequence end to end on the simulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.engine.helpers import (
+    TEST_SCALE,
+    accepts_silently,
+    all_ended,
+    by_slug,
+    events,
+    find_people,
+    launch,
+    never_accepts,
+    new_campaign,
+    started,
+    engine_settings,
+    wait_until,
+)
+
+DAY = 86_400.0
+# A stage runs late by a queue poll plus its own real processing time (a few
+# transactions; follow-up 1 comes right after the check, so twice that): allow half a
+# real second, one simulated day at this scale. Follow-ups are 5 or more days apart.
+TOLERANCE_DAYS = 0.5 * TEST_SCALE / DAY
+
+
+def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -> None:
+    with started(engine_settings(database_url)) as rt:
+        silent = find_people(rt, 1, accepts_silently)
+        refuses = find_people(rt, 1, never_accepts)
+        replier = find_people(
+            rt, 1, lambda p: p.accepts and not p.already_connected and p.replies_after == 2
+        )
+        campaign_id = new_campaign(rt, silent + refuses + replier)
+        assert launch(rt, campaign_id) == 3
+        wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="every journey to end")
+        journeys = by_slug(rt, campaign_id)
+
+        done = journeys[silent[0].slug]
+        assert done.status.value == "completed"
+        timeline = events(rt, done.id)
+        kinds = [e.kind for e in timeline]
+        assert kinds == [
+            "scheduled",
+            "invitation_sent",
+            "invitation_accepted",
+            *["message_sent"] * 5,
+            "completed",
+        ]
+        invited = timeline[1].at
+        offsets = [(e.at - invited).total_seconds() / DAY for e in timeline if e.kind == "message_sent"]
+        for got, want in zip(offsets, [2, 7, 14, 19, 26], strict=True):
+            assert want <= got < want + TOLERANCE_DAYS, (offsets, "follow-ups on days 2, 7, 14, 19, 26")
+        assert [e.details["follow_up"] for e in timeline if e.kind == "message_sent"] == [1, 2, 3, 4, 5]
+
+        lost = journeys[refuses[0].slug]
+        assert lost.status.value == "not_accepted"
+        lost_kinds = [e.kind for e in events(rt, lost.id)]
+        assert lost_kinds == ["scheduled", "invitation_sent", "not_accepted"]
+
+        stopped = journeys[replier[0].slug]
+        assert stopped.status.value == "replied"
+        stopped_kinds = Counter(e.kind for e in events(rt, stopped.id))
+        assert stopped_kinds["message_sent"] == 2, "the reply after follow-up 2 stops follow-ups 3-5"
+        assert stopped_kinds["reply_received"] == 1
+
+        log = rt.simulator.log()
+        assert Counter(entry["kind"] for entry in log) == {"invitation": 3, "message": 7}
