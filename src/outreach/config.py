@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Literal
 
+from croniter import croniter
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from croniter import croniter
 
 
 class Settings(BaseSettings):

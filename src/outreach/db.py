@@ -74,7 +74,9 @@ def _dbos_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def create_dbos_sqlite_engine(url: str) -> sa.Engine:
     """The engine handed to DBOS for its system tables on SQLite: WAL and synchronous=NORMAL."""
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=20)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=20
+    )
     event.listen(engine, "connect", _dbos_sqlite_pragmas)
     return engine
 

@@ -46,14 +46,26 @@ def _prepare(rt: Runtime, prospects: int) -> int:
             session, AccountCreate(name="Demo sender", timezone="Europe/Paris"), now=now
         )
         campaign = create_campaign(
-            session, CampaignCreate(name=f"Demo campaign ({prospects} prospects)", account_id=account.id), now=now
+            session,
+            CampaignCreate(name=f"Demo campaign ({prospects} prospects)", account_id=account.id),
+            now=now,
         )
         rows = []
         for i in range(1, prospects + 1):
             slug = f"demo-prospect-{i:03d}"
             person = rt.simulator.person(slug)
-            rows.append((i, {"profile_url": f"https://www.linkedin.com/in/{slug}/", "first_name": person.first_name,
-                             "last_name": person.last_name, "company": person.company, "title": person.headline}))
+            rows.append(
+                (
+                    i,
+                    {
+                        "profile_url": f"https://www.linkedin.com/in/{slug}/",
+                        "first_name": person.first_name,
+                        "last_name": person.last_name,
+                        "company": person.company,
+                        "title": person.headline,
+                    },
+                )
+            )
         import_prospects(session, campaign.id, rows, now=now)
         activate(session, campaign.id, now=now)
         return campaign.id
@@ -69,7 +81,9 @@ class Tally:
 def _tally(rt: Runtime, campaign_id: int) -> Tally:
     with rt.sessions() as session:
         rows = session.execute(
-            sa.select(Journey.status, sa.func.count()).where(Journey.campaign_id == campaign_id).group_by(Journey.status)
+            sa.select(Journey.status, sa.func.count())
+            .where(Journey.campaign_id == campaign_id)
+            .group_by(Journey.status)
         ).all()
     states = Counter({status.value: count for status, count in rows})
     ended = sum(count for status, count in rows if status in TERMINAL_STATUSES)
@@ -92,7 +106,9 @@ def run_demo(settings: Settings, *, prospects: int, fresh: bool, console: Consol
     try:
         campaign_id = _prepare(rt, prospects)
         DBOS.start_workflow(schedule_campaign, campaign_id).get_result()
-        progress = Progress(TextColumn("journeys ended"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        progress = Progress(
+            TextColumn("journeys ended"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
         task = progress.add_task("journeys", total=prospects)
         with Live(console=console, refresh_per_second=4) as live:
             while True:
@@ -115,11 +131,17 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
         events = events_of_campaign(session, campaign_id)
         account = campaign.account.external_id
     kinds = Counter(kind for _, kind, _ in events)
-    follow_ups = Counter(details.get("follow_up") for _, kind, details in events if kind == "message_sent")
+    follow_ups = Counter(
+        details.get("follow_up") for _, kind, details in events if kind == "message_sent"
+    )
     log = rt.simulator.log(account)
     sim = Counter(entry["kind"] for entry in log)
-    first_sends = sum(1 for _, kind, d in events if kind == "invitation_sent" and not d.get("already_pending"))
-    new_messages = sum(1 for _, kind, d in events if kind == "message_sent" and not d.get("found_after_retry"))
+    first_sends = sum(
+        1 for _, kind, d in events if kind == "invitation_sent" and not d.get("already_pending")
+    )
+    new_messages = sum(
+        1 for _, kind, d in events if kind == "message_sent" and not d.get("found_after_retry")
+    )
     j = summary.journeys
     rows = [
         ("invitations sent", None, kinds["invitation_sent"], sim.get("invitation", 0), first_sends),
@@ -141,9 +163,19 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
             sim_count is None or sim_count == expected_sim
         )
         ok &= good
-        table.add_row(label, _cell(journeys_count), str(event_count), _cell(sim_count), "✓" if good else "[red]✗[/red]")
+        table.add_row(
+            label,
+            _cell(journeys_count),
+            str(event_count),
+            _cell(sim_count),
+            "✓" if good else "[red]✗[/red]",
+        )
     console.print(table)
-    verdict = "[green]summary matches the journeys' events and the simulator's record[/green]" if ok else "[red]MISMATCH[/red]"
+    verdict = (
+        "[green]summary matches the journeys' events and the simulator's record[/green]"
+        if ok
+        else "[red]MISMATCH[/red]"
+    )
     console.print(verdict)
     return ok
 

@@ -51,8 +51,11 @@ def enqueue(s: Scheduled) -> None:
     from outreach.journeys.workflows import run_stage
 
     delay = current().clock.real_delay_until(s.at)
-    with SetWorkflowID(workflow_id(s)), SetEnqueueOptions(
-        queue_partition_key=str(s.account_id), delay_seconds=delay if delay > 0.0005 else None
+    with (
+        SetWorkflowID(workflow_id(s)),
+        SetEnqueueOptions(
+            queue_partition_key=str(s.account_id), delay_seconds=delay if delay > 0.0005 else None
+        ),
     ):
         DBOS.enqueue_workflow(ACTIONS_QUEUE, run_stage, s.journey_id, s.stage, s.seq)
 
@@ -64,7 +67,7 @@ def enqueue_all(scheduled: Iterable[Scheduled]) -> None:
 
 def register(rt: Runtime) -> None:
     """Import the workflow modules so DBOS knows them before launch."""
-    import outreach.campaigns.workflows  # noqa: F401
+    import outreach.campaigns.workflows
     import outreach.journeys.workflows  # noqa: F401
 
 
@@ -73,7 +76,10 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
 
     DBOS.register_queue(
         ACTIONS_QUEUE,
-        partition_limiter={"limit": 1, "period": MIN_ACTION_SPACING_SIM_SECONDS / rt.settings.time_scale},
+        partition_limiter={
+            "limit": 1,
+            "period": MIN_ACTION_SPACING_SIM_SECONDS / rt.settings.time_scale,
+        },
         polling_interval_sec=rt.settings.poll_seconds,
         on_conflict="always_update",
     )
@@ -85,10 +91,20 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         sys_db = _dbos_system_database()
         rt.every(rt.settings.poll_seconds, sys_db.transition_delayed_workflows, "release-delayed")
     DBOS.apply_schedules(
-        [{"schedule_name": "outreach-sweep", "workflow_fn": sweep, "schedule": rt.settings.sweep_cron}]
+        [
+            {
+                "schedule_name": "outreach-sweep",
+                "workflow_fn": sweep,
+                "schedule": rt.settings.sweep_cron,
+            }
+        ]
     )
     if rt.simulator is not None:
-        rt.every(max(0.05, rt.settings.poll_seconds), lambda: deliver_sandbox_events(rt), "sandbox-courier")
+        rt.every(
+            max(0.05, rt.settings.poll_seconds),
+            lambda: deliver_sandbox_events(rt),
+            "sandbox-courier",
+        )
 
 
 def _dbos_system_database() -> Any:

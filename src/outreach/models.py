@@ -7,16 +7,19 @@ from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.db import Base
 
-JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def _enum(kind: type[enum.StrEnum]) -> sa.Enum:
     """Stored as the lowercase values, in a VARCHAR with a CHECK: no native enum to migrate."""
-    return sa.Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    return sa.Enum(
+        kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class AccountStatus(enum.StrEnum):
@@ -47,7 +50,12 @@ class JourneyStatus(enum.StrEnum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {JourneyStatus.REPLIED, JourneyStatus.NOT_ACCEPTED, JourneyStatus.COMPLETED, JourneyStatus.FAILED}
+    {
+        JourneyStatus.REPLIED,
+        JourneyStatus.NOT_ACCEPTED,
+        JourneyStatus.COMPLETED,
+        JourneyStatus.FAILED,
+    }
 )
 
 
@@ -196,7 +204,9 @@ class WebhookDelivery(Base):
     received_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(sa.String(20))  # unipile
     event: Mapped[str | None] = mapped_column(sa.String(60))
-    outcome: Mapped[str] = mapped_column(sa.String(20))  # processed | duplicate | ignored | rejected
+    outcome: Mapped[str] = mapped_column(
+        sa.String(20)
+    )  # processed | duplicate | ignored | rejected | failed (answered 500: redelivered)
     error: Mapped[str | None] = mapped_column(sa.Text)
     payload: Mapped[str] = mapped_column(sa.Text)  # raw body as received
 

@@ -65,7 +65,9 @@ def current() -> Runtime:
     return _current
 
 
-def _build_provider(settings: Settings, sessions: sessionmaker[Session], clock: SimClock) -> tuple[LinkedInProvider, Any]:
+def _build_provider(
+    settings: Settings, sessions: sessionmaker[Session], clock: SimClock
+) -> tuple[LinkedInProvider, Any]:
     if settings.linkedin_provider == "unipile":
         from outreach.linkedin.unipile import UnipileProvider
 

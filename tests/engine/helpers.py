@@ -63,7 +63,9 @@ def wait_until(check: Callable[[], T], *, timeout: float = 60.0, what: str = "co
         time.sleep(0.05)
 
 
-def find_people(rt: Runtime, count: int, want: Callable[[Person], bool], prefix: str = "p") -> list[Person]:
+def find_people(
+    rt: Runtime, count: int, want: Callable[[Person], bool], prefix: str = "p"
+) -> list[Person]:
     """Slugs whose seeded simulated person behaves as wanted (the simulator is deterministic)."""
     found: list[Person] = []
     for i in range(10_000):
@@ -98,18 +100,30 @@ def always_open_account() -> AccountCreate:
     )
 
 
-def new_campaign(rt: Runtime, people: list[Person], *, account: AccountCreate | None = None, **campaign: Any) -> int:
+def new_campaign(
+    rt: Runtime, people: list[Person], *, account: AccountCreate | None = None, **campaign: Any
+) -> int:
     now = rt.clock.now()
     with rt.sessions.begin() as session:
         acc = create_account(session, account or always_open_account(), now=now)
-        created = create_campaign(session, CampaignCreate(name="Test", account_id=acc.id, **campaign), now=now)
+        created = create_campaign(
+            session, CampaignCreate(name="Test", account_id=acc.id, **campaign), now=now
+        )
         add_people(session, created.id, people, now=now)
         return created.id
 
 
 def add_people(session: Any, campaign_id: int, people: list[Person], *, now: Any) -> None:
     rows = [
-        (i, {"profile_url": p.profile_url, "first_name": p.first_name, "last_name": p.last_name, "company": p.company})
+        (
+            i,
+            {
+                "profile_url": p.profile_url,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "company": p.company,
+            },
+        )
         for i, p in enumerate(people, start=1)
     ]
     result = import_prospects(session, campaign_id, rows, now=now)
@@ -135,7 +149,11 @@ def all_ended(rt: Runtime, campaign_id: int) -> list[Journey] | None:
 
 def events(rt: Runtime, journey_id: int) -> list[JourneyEvent]:
     with rt.sessions() as session:
-        query = sa.select(JourneyEvent).where(JourneyEvent.journey_id == journey_id).order_by(JourneyEvent.id)
+        query = (
+            sa.select(JourneyEvent)
+            .where(JourneyEvent.journey_id == journey_id)
+            .order_by(JourneyEvent.id)
+        )
         return list(session.execute(query).scalars())
 
 

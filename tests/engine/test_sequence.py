@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
 from tests.engine.helpers import (
     TEST_SCALE,
     accepts_silently,
     all_ended,
     by_slug,
+    engine_settings,
     events,
     find_people,
     launch,
     never_accepts,
     new_campaign,
     started,
-    engine_settings,
     wait_until,
 )
 
@@ -52,10 +50,21 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
             "completed",
         ]
         invited = timeline[1].at
-        offsets = [(e.at - invited).total_seconds() / DAY for e in timeline if e.kind == "message_sent"]
+        offsets = [
+            (e.at - invited).total_seconds() / DAY for e in timeline if e.kind == "message_sent"
+        ]
         for got, want in zip(offsets, [2, 7, 14, 19, 26], strict=True):
-            assert want <= got < want + TOLERANCE_DAYS, (offsets, "follow-ups on days 2, 7, 14, 19, 26")
-        assert [e.details["follow_up"] for e in timeline if e.kind == "message_sent"] == [1, 2, 3, 4, 5]
+            assert want <= got < want + TOLERANCE_DAYS, (
+                offsets,
+                "follow-ups on days 2, 7, 14, 19, 26",
+            )
+        assert [e.details["follow_up"] for e in timeline if e.kind == "message_sent"] == [
+            1,
+            2,
+            3,
+            4,
+            5,
+        ]
 
         lost = journeys[refuses[0].slug]
         assert lost.status.value == "not_accepted"
@@ -65,7 +74,9 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
         stopped = journeys[replier[0].slug]
         assert stopped.status.value == "replied"
         stopped_kinds = Counter(e.kind for e in events(rt, stopped.id))
-        assert stopped_kinds["message_sent"] == 2, "the reply after follow-up 2 stops follow-ups 3-5"
+        assert stopped_kinds["message_sent"] == 2, (
+            "the reply after follow-up 2 stops follow-ups 3-5"
+        )
         assert stopped_kinds["reply_received"] == 1
 
         log = rt.simulator.log()

@@ -91,7 +91,9 @@ def book_message(session: Session, account: Account, journey_id: int, *, due: da
     hours = working_hours(account)
     since = datetime.combine(hours.local_day(due) - timedelta(days=1), time(0), tzinfo=hours.zone)
     booked = Bookings.of(_booked(session, account, MESSAGE, since), hours)
-    at = plan_message_slot(due, booked=booked, limits=limits(account), hours=hours, rng=random.Random())
+    at = plan_message_slot(
+        due, booked=booked, limits=limits(account), hours=hours, rng=random.Random()
+    )
     session.add(SenderSlot(account_id=account.id, kind=MESSAGE, at=at, journey_id=journey_id))
     return at
 

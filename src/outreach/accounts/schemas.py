@@ -56,7 +56,9 @@ class AccountCreate(BaseModel):
         return self
 
     def day_numbers(self) -> str:
-        return ",".join(str(DAY_NAMES.index(d)) for d in sorted(set(self.work_days), key=DAY_NAMES.index))
+        return ",".join(
+            str(DAY_NAMES.index(d)) for d in sorted(set(self.work_days), key=DAY_NAMES.index)
+        )
 
 
 class AccountOut(BaseModel):

@@ -50,7 +50,9 @@ def list_accounts(session: Session) -> list[Account]:
     return list(session.execute(sa.select(Account).order_by(Account.id)).scalars())
 
 
-def pause_account(session: Session, account_id: int, *, reason: str = "paused by a person") -> Account:
+def pause_account(
+    session: Session, account_id: int, *, reason: str = "paused by a person"
+) -> Account:
     account = get_account(session, account_id)
     account.status = AccountStatus.PAUSED
     account.status_reason = reason

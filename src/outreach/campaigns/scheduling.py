@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,7 +42,7 @@ class WorkingHours:
         return opens, closes
 
     def local_day(self, at: datetime) -> date:
-        return at.astimezone(self.zone).date()
+        return at.astimezone(UTC).date()
 
     def week(self, at: datetime) -> Week:
         year, week, _ = self.local_day(at).isocalendar()

@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field, model_validator
 NOTE_LIMIT = 300
 KNOWN_FIELDS = ("first_name", "last_name", "full_name", "company", "title")
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_env = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
 
 DEFAULT_NOTE = (
     "Hi {{ first_name | default('there') }}, I came across your work at "
@@ -90,7 +92,11 @@ SAMPLE_PROSPECT = {
 
 
 def _named(templates: Templates) -> list[tuple[str, str]]:
-    named = [] if templates.invitation_note is None else [("invitation_note", templates.invitation_note)]
+    named = (
+        []
+        if templates.invitation_note is None
+        else [("invitation_note", templates.invitation_note)]
+    )
     return named + [(f"follow_ups[{i + 1}]", text) for i, text in enumerate(templates.follow_ups)]
 
 
@@ -132,7 +138,9 @@ def _render_problems(name: str, source: str, variables: dict[str, Any]) -> list[
 
 def render_problems(templates: Templates, variables: dict[str, Any]) -> list[str]:
     """Why this prospect's messages cannot be rendered (empty when they can)."""
-    return [p for name, source in _named(templates) for p in _render_problems(name, source, variables)]
+    return [
+        p for name, source in _named(templates) for p in _render_problems(name, source, variables)
+    ]
 
 
 class Stage(enum.StrEnum):

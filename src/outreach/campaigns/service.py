@@ -40,7 +40,9 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    return list(session.execute(sa.select(Campaign).order_by(Campaign.id.desc())).unique().scalars())
+    return list(
+        session.execute(sa.select(Campaign).order_by(Campaign.id.desc())).unique().scalars()
+    )
 
 
 def activate(session: Session, campaign_id: int, *, now: datetime) -> Campaign:
@@ -86,7 +88,18 @@ def summarize(session: Session, campaign: Campaign) -> CampaignSummary:
     journeys = {status.value: int(counts.get(status, 0)) for status in JourneyStatus}
     return CampaignSummary.model_validate(
         {
-            **{c: getattr(campaign, c) for c in ("id", "name", "account_id", "sequence", "templates", "created_at", "launched_at")},
+            **{
+                c: getattr(campaign, c)
+                for c in (
+                    "id",
+                    "name",
+                    "account_id",
+                    "sequence",
+                    "templates",
+                    "created_at",
+                    "launched_at",
+                )
+            },
             "status": campaign.status.value,
             "prospects": prospects,
             "pending_prospects": prospects - sum(journeys.values()),

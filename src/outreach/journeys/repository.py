@@ -11,10 +11,16 @@ from sqlalchemy.orm import Session
 
 from outreach.accounts.pacing import book_invitations, book_message, lock_account, working_hours
 from outreach.campaigns.scheduling import next_day_open, next_open
-from outreach.campaigns.sequence import NextStep, SequenceSpec, Stage, StageRef, Templates, waiting_for
+from outreach.campaigns.sequence import (
+    NextStep,
+    SequenceSpec,
+    Stage,
+    StageRef,
+    Templates,
+    waiting_for,
+)
 from outreach.models import (
     TERMINAL_STATUSES,
-    Account,
     AccountStatus,
     Campaign,
     CampaignStatus,
@@ -47,7 +53,9 @@ def get_journey(session: Session, journey_id: int, *, lock: bool = False) -> Jou
     return session.execute(query).unique().scalar_one()
 
 
-def set_next(session: Session, journey: Journey, stage: StageRef, at: datetime, *, now: datetime) -> Scheduled:
+def set_next(
+    session: Session, journey: Journey, stage: StageRef, at: datetime, *, now: datetime
+) -> Scheduled:
     """Point the journey at its next stage, with a fresh workflow sequence number."""
     journey.stage = str(stage)
     journey.stage_seq += 1
@@ -72,7 +80,9 @@ def schedule_stage(
     return set_next(session, journey, stage, at, now=now)
 
 
-def apply_next(session: Session, journey: Journey, step: NextStep, *, now: datetime) -> Scheduled | None:
+def apply_next(
+    session: Session, journey: Journey, step: NextStep, *, now: datetime
+) -> Scheduled | None:
     if step.stage is None:
         end(session, journey, JourneyStatus(step.end or "completed"), now=now, reason=step.end)
         return None
@@ -81,7 +91,13 @@ def apply_next(session: Session, journey: Journey, step: NextStep, *, now: datet
 
 
 def end(
-    session: Session, journey: Journey, status: JourneyStatus, *, now: datetime, reason: str | None = None, **details: Any
+    session: Session,
+    journey: Journey,
+    status: JourneyStatus,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    **details: Any,
 ) -> None:
     journey.status = status
     journey.stage = None
@@ -91,9 +107,12 @@ def end(
     journey.ended_at = now
     journey.end_reason = reason
     journey.updated_at = now
-    kind = {"completed": "completed", "not_accepted": "not_accepted", "replied": "stopped", "failed": "failed"}[
-        status.value
-    ]
+    kind = {
+        "completed": "completed",
+        "not_accepted": "not_accepted",
+        "replied": "stopped",
+        "failed": "failed",
+    }[status.value]
     if kind != "stopped":
         add_event(session, journey, kind, now, reason=reason, **details)
     maybe_complete_campaign(session, journey.campaign_id)
@@ -102,9 +121,9 @@ def end(
 def maybe_complete_campaign(session: Session, campaign_id: int) -> None:
     """A campaign is completed once every prospect's journey has ended."""
     open_journeys = session.execute(
-        sa.select(sa.func.count()).select_from(Journey).where(
-            Journey.campaign_id == campaign_id, Journey.status.not_in(TERMINAL_STATUSES)
-        )
+        sa.select(sa.func.count())
+        .select_from(Journey)
+        .where(Journey.campaign_id == campaign_id, Journey.status.not_in(TERMINAL_STATUSES))
     ).scalar_one()
     if open_journeys:
         return
@@ -119,7 +138,9 @@ def pending_prospects(session: Session, campaign_id: int, *, limit: int | None =
     """Prospects of the campaign that have no journey yet, oldest first."""
     query = (
         sa.select(Prospect.id)
-        .outerjoin(Journey, sa.and_(Journey.prospect_id == Prospect.id, Journey.campaign_id == campaign_id))
+        .outerjoin(
+            Journey, sa.and_(Journey.prospect_id == Prospect.id, Journey.campaign_id == campaign_id)
+        )
         .where(Prospect.campaign_id == campaign_id, Journey.id.is_(None))
         .order_by(Prospect.id)
     )
@@ -156,7 +177,9 @@ def create_journeys(session: Session, campaign_id: int, *, now: datetime) -> lis
         for pid in prospect_ids
     ]
     journey_ids = list(session.execute(sa.insert(Journey).returning(Journey.id), rows).scalars())
-    not_before = now if account.status is AccountStatus.ACTIVE else max(now, account.paused_until or now)
+    not_before = (
+        now if account.status is AccountStatus.ACTIVE else max(now, account.paused_until or now)
+    )
     slots = book_invitations(session, account, journey_ids, now=not_before)
     session.execute(
         sa.update(Journey),
@@ -164,11 +187,19 @@ def create_journeys(session: Session, campaign_id: int, *, now: datetime) -> lis
     )
     session.execute(
         sa.insert(JourneyEvent),
-        [{"journey_id": jid, "at": now, "kind": "scheduled", "details": {"invite_at": at.isoformat()}}
-         for jid, at in zip(journey_ids, slots, strict=True)],
+        [
+            {
+                "journey_id": jid,
+                "at": now,
+                "kind": "scheduled",
+                "details": {"invite_at": at.isoformat()},
+            }
+            for jid, at in zip(journey_ids, slots, strict=True)
+        ],
     )
     return [
-        Scheduled(jid, account.id, "invite", 1, at) for jid, at in zip(journey_ids, slots, strict=True)
+        Scheduled(jid, account.id, "invite", 1, at)
+        for jid, at in zip(journey_ids, slots, strict=True)
     ]
 
 
@@ -188,7 +219,9 @@ class StageContext:
     started_at: datetime
 
 
-def begin_stage(session: Session, journey_id: int, stage: str, seq: int, *, now: datetime) -> StageContext | Scheduled | None:
+def begin_stage(
+    session: Session, journey_id: int, stage: str, seq: int, *, now: datetime
+) -> StageContext | Scheduled | None:
     """Start a stage, or say why not.
 
     ``None``: stale (the journey ended, moved on, or this is an older scheduling).
@@ -202,9 +235,20 @@ def begin_stage(session: Session, journey_id: int, stage: str, seq: int, *, now:
     account = campaign.account
     ref = StageRef.parse(stage)
     if campaign.status is CampaignStatus.PAUSED or account.status is AccountStatus.PAUSED:
-        hold(session, journey, now=now, why="campaign paused" if campaign.status is CampaignStatus.PAUSED else f"sender paused: {account.status_reason or 'by a person'}")
+        hold(
+            session,
+            journey,
+            now=now,
+            why="campaign paused"
+            if campaign.status is CampaignStatus.PAUSED
+            else f"sender paused: {account.status_reason or 'by a person'}",
+        )
         return None
-    if account.status is AccountStatus.BACKOFF and account.paused_until and account.paused_until > now:
+    if (
+        account.status is AccountStatus.BACKOFF
+        and account.paused_until
+        and account.paused_until > now
+    ):
         return schedule_stage(session, journey, ref, account.paused_until, now=now)
     if ref.stage is not Stage.CHECK_ACCEPTANCE and next_open(now, working_hours(account)) != now:
         # It ran late (a worker was down): keep to working hours and re-book.
@@ -244,39 +288,78 @@ def hold(session: Session, journey: Journey, *, now: datetime, why: str) -> None
     journey.updated_at = now
 
 
-def release_held(session: Session, *, now: datetime, campaign_id: int | None = None, account_id: int | None = None) -> list[Scheduled]:
+def release_held(
+    session: Session,
+    *,
+    now: datetime,
+    campaign_id: int | None = None,
+    account_id: int | None = None,
+) -> list[Scheduled]:
     """Reschedule held journeys (of a campaign or a sender) from now on."""
-    query = sa.select(Journey).where(Journey.held.is_(True), Journey.status.not_in(TERMINAL_STATUSES))
+    query = sa.select(Journey).where(
+        Journey.held.is_(True), Journey.status.not_in(TERMINAL_STATUSES)
+    )
     if campaign_id is not None:
         query = query.where(Journey.campaign_id == campaign_id)
     if account_id is not None:
         query = query.where(Journey.account_id == account_id)
     scheduled = []
-    for journey in session.execute(query.order_by(Journey.next_run_at, Journey.id)).unique().scalars():
+    for journey in (
+        session.execute(query.order_by(Journey.next_run_at, Journey.id)).unique().scalars()
+    ):
         campaign = session.get(Campaign, journey.campaign_id)
         assert campaign is not None
-        if campaign.status is CampaignStatus.PAUSED or campaign.account.status is AccountStatus.PAUSED:
+        if (
+            campaign.status is CampaignStatus.PAUSED
+            or campaign.account.status is AccountStatus.PAUSED
+        ):
             continue
         assert journey.stage is not None and journey.next_run_at is not None
         add_event(session, journey, "resumed", now)
         ref = StageRef.parse(journey.stage)
-        scheduled.append(schedule_stage(session, journey, ref, max(now, journey.next_run_at), now=now))
+        scheduled.append(
+            schedule_stage(session, journey, ref, max(now, journey.next_run_at), now=now)
+        )
     return scheduled
 
 
-def retry_later(session: Session, journey_id: int, stage: str, *, now: datetime, error: str, delay: timedelta, max_attempts: int) -> Scheduled | None:
+def retry_later(
+    session: Session,
+    journey_id: int,
+    stage: str,
+    *,
+    now: datetime,
+    error: str,
+    delay: timedelta,
+    max_attempts: int,
+) -> Scheduled | None:
     """A transient failure outlived the step's retries: try the stage again later, or fail."""
     journey = get_journey(session, journey_id, lock=True)
     journey.attempts += 1
     journey.last_error = error
     add_event(session, journey, "error", now, error=error, attempt=journey.attempts, transient=True)
     if journey.attempts >= max_attempts:
-        end(session, journey, JourneyStatus.FAILED, now=now, reason=f"gave up after {journey.attempts} attempts: {error}")
+        end(
+            session,
+            journey,
+            JourneyStatus.FAILED,
+            now=now,
+            reason=f"gave up after {journey.attempts} attempts: {error}",
+        )
         return None
     return schedule_stage(session, journey, StageRef.parse(stage), now + delay, now=now)
 
 
-def account_failed(session: Session, journey_id: int, stage: str, *, now: datetime, error: str, code: str | None, until_tomorrow: bool) -> Scheduled | None:
+def account_failed(
+    session: Session,
+    journey_id: int,
+    stage: str,
+    *,
+    now: datetime,
+    error: str,
+    code: str | None,
+    until_tomorrow: bool,
+) -> Scheduled | None:
     """The sender cannot act: pause it (or back off until tomorrow) and hold the journey."""
     journey = get_journey(session, journey_id, lock=True)
     account = lock_account(session, journey.account_id)
@@ -285,7 +368,9 @@ def account_failed(session: Session, journey_id: int, stage: str, *, now: dateti
         account.status = AccountStatus.BACKOFF
         account.paused_until = next_day_open(now, working_hours(account))
         account.status_reason = f"{code or 'limit'}: {error}"
-        return schedule_stage(session, journey, StageRef.parse(stage), account.paused_until, now=now)
+        return schedule_stage(
+            session, journey, StageRef.parse(stage), account.paused_until, now=now
+        )
     account.status = AccountStatus.PAUSED
     account.status_reason = f"{code or 'account error'}: {error}"
     hold(session, journey, now=now, why=f"sender paused: {account.status_reason}")

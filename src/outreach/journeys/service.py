@@ -15,7 +15,11 @@ def to_out(journey: Journey) -> JourneyOut:
     name = " ".join(n for n in (p.first_name, p.last_name) if n) or p.public_identifier
     return JourneyOut.model_validate(
         {
-            **{c.key: getattr(journey, c.key) for c in Journey.__table__.columns if c.key in JourneyOut.model_fields},
+            **{
+                c.key: getattr(journey, c.key)
+                for c in Journey.__table__.columns
+                if c.key in JourneyOut.model_fields
+            },
             "status": journey.status.value,
             "public_identifier": p.public_identifier,
             "name": name,
@@ -24,7 +28,12 @@ def to_out(journey: Journey) -> JourneyOut:
 
 
 def list_journeys(
-    session: Session, campaign_id: int, *, status: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    campaign_id: int,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[JourneyOut]:
     query = sa.select(Journey).where(Journey.campaign_id == campaign_id)
     if status is not None:
@@ -38,9 +47,13 @@ def journey_detail(session: Session, journey_id: int) -> JourneyDetail:
     if journey is None:
         raise NotFound(f"no journey {journey_id}")
     events = session.execute(
-        sa.select(JourneyEvent).where(JourneyEvent.journey_id == journey_id).order_by(JourneyEvent.at, JourneyEvent.id)
+        sa.select(JourneyEvent)
+        .where(JourneyEvent.journey_id == journey_id)
+        .order_by(JourneyEvent.at, JourneyEvent.id)
     ).scalars()
-    return JourneyDetail(**to_out(journey).model_dump(), events=[EventOut.model_validate(e) for e in events])
+    return JourneyDetail(
+        **to_out(journey).model_dump(), events=[EventOut.model_validate(e) for e in events]
+    )
 
 
 def events_of_campaign(session: Session, campaign_id: int) -> list[tuple[int, str, dict]]:  # type: ignore[type-arg]

@@ -40,7 +40,9 @@ def _spec(session: Session, campaign_id: int) -> SequenceSpec:
     return SequenceSpec.model_validate(campaign.sequence)
 
 
-def invited(session: Session, journey_id: int, outcome: InviteOutcome, *, now: datetime) -> Scheduled | None:
+def invited(
+    session: Session, journey_id: int, outcome: InviteOutcome, *, now: datetime
+) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     journey.prospect.provider_id = outcome.provider_id
     journey.invited_at = now
@@ -64,7 +66,9 @@ def invited(session: Session, journey_id: int, outcome: InviteOutcome, *, now: d
     return apply_next(session, journey, after_invitation(spec, invited_at=now), now=now)
 
 
-def checked(session: Session, journey_id: int, *, connected: bool, now: datetime) -> Scheduled | None:
+def checked(
+    session: Session, journey_id: int, *, connected: bool, now: datetime
+) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     assert journey.invited_at is not None
     if connected and journey.accepted_at is None:
@@ -94,10 +98,17 @@ def followed_up(
         found_after_retry=outcome.already_sent,
     )
     spec = _spec(session, journey.campaign_id)
-    return apply_next(session, journey, after_follow_up(spec, number, invited_at=journey.invited_at, now=now), now=now)
+    return apply_next(
+        session,
+        journey,
+        after_follow_up(spec, number, invited_at=journey.invited_at, now=now),
+        now=now,
+    )
 
 
-def recipient_failed(session: Session, journey_id: int, *, error: str, code: str | None, now: datetime) -> None:
+def recipient_failed(
+    session: Session, journey_id: int, *, error: str, code: str | None, now: datetime
+) -> None:
     journey = get_journey(session, journey_id, lock=True)
     journey.last_error = error
     end(session, journey, JourneyStatus.FAILED, now=now, reason=error, code=code)

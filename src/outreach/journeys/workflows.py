@@ -96,13 +96,24 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> Scheduled | None:
     text = render(ctx.templates.follow_ups[ref.number - 1], ctx.variables)
     outcome = ensure_message_sent(ctx.account_external_id, ctx.provider_id, text, ctx.invited_at)
     if isinstance(outcome, ChatMessage):  # a reply a lost webhook never told us about
-        inbound = Inbound(ctx.account_external_id, outcome.sender_provider_id, outcome.message_id, outcome.text, outcome.at, "poll")
+        inbound = Inbound(
+            ctx.account_external_id,
+            outcome.sender_provider_id,
+            outcome.message_id,
+            outcome.text,
+            outcome.at,
+            "poll",
+        )
         tx(record_inbound, inbound)
         return None
     return tx(transitions.followed_up, ctx.journey_id, ref.number, outcome)
 
 
-STAGES = {Stage.INVITE: _invite, Stage.CHECK_ACCEPTANCE: _check_acceptance, Stage.FOLLOW_UP: _follow_up}
+STAGES = {
+    Stage.INVITE: _invite,
+    Stage.CHECK_ACCEPTANCE: _check_acceptance,
+    Stage.FOLLOW_UP: _follow_up,
+}
 
 
 @DBOS.workflow()
@@ -119,10 +130,24 @@ def run_stage(journey_id: int, stage: str, seq: int) -> str:
         nxt = STAGES[ref.stage](started, ref)
         outcome = "done"
     except TransientError as exc:
-        nxt = tx(repo.retry_later, journey_id, stage, error=str(exc), delay=RETRY_DELAY, max_attempts=MAX_STAGE_ATTEMPTS)
+        nxt = tx(
+            repo.retry_later,
+            journey_id,
+            stage,
+            error=str(exc),
+            delay=RETRY_DELAY,
+            max_attempts=MAX_STAGE_ATTEMPTS,
+        )
         outcome = "retry"
     except AccountError as exc:
-        nxt = tx(repo.account_failed, journey_id, stage, error=str(exc), code=exc.code, until_tomorrow=exc.until_tomorrow)
+        nxt = tx(
+            repo.account_failed,
+            journey_id,
+            stage,
+            error=str(exc),
+            code=exc.code,
+            until_tomorrow=exc.until_tomorrow,
+        )
         outcome = "account_error"
     except RecipientError as exc:
         tx(transitions.recipient_failed, journey_id, error=str(exc), code=exc.code)

@@ -17,7 +17,9 @@ def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to
 
 
 def run() -> None:
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = config.attributes.get("engine") or create_engine(
+        config.get_main_option("sqlalchemy.url") or ""
+    )
     with engine.begin() as connection:
         context.configure(
             connection=connection,

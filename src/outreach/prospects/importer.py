@@ -10,7 +10,14 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 ALIASES = {
-    "profile_url": ("profile_url", "linkedin_url", "linkedin", "url", "profile", "linkedin_profile"),
+    "profile_url": (
+        "profile_url",
+        "linkedin_url",
+        "linkedin",
+        "url",
+        "profile",
+        "linkedin_profile",
+    ),
     "public_identifier": ("public_identifier", "public_id", "slug", "linkedin_id", "username"),
     "provider_id": ("provider_id",),
     "first_name": ("first_name", "firstname", "first", "given_name"),
@@ -79,7 +86,10 @@ def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
         raise ValueError("needs a LinkedIn profile URL or public identifier")
     if not _SLUG.match(str(slug)):
         raise ValueError(f"not a valid LinkedIn public identifier: {slug!r}")
-    standard = {k: (str(data.pop(k)) if k in data else None) for k in ("provider_id", "first_name", "last_name", "company", "title")}
+    standard = {
+        k: (str(data.pop(k)) if k in data else None)
+        for k in ("provider_id", "first_name", "last_name", "company", "title")
+    }
     return ProspectRow(
         row=row,
         public_identifier=str(slug),
@@ -100,4 +110,8 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     if not reader.fieldnames:
         raise ValueError("the CSV has no header row")
-    return [(i, dict(r)) for i, r in enumerate(reader, start=1) if any((v or "").strip() for v in r.values() if isinstance(v, str))]
+    return [
+        (i, dict(r))
+        for i, r in enumerate(reader, start=1)
+        if any((v or "").strip() for v in r.values() if isinstance(v, str))
+    ]

@@ -31,7 +31,9 @@ def import_prospects(
         campaign.status = CampaignStatus.ACTIVE  # new prospects reopen it; the sweep picks them up
     templates = Templates.model_validate(campaign.templates)
     existing = set(
-        session.execute(sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)).scalars()
+        session.execute(
+            sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)
+        ).scalars()
     )
     result = ImportResult()
     new: list[dict[str, Any]] = []
@@ -61,7 +63,23 @@ def import_prospects(
             result.errors.append(RowError(number, "; ".join(problems), _printable(raw)))
             continue
         existing.add(row.public_identifier)
-        new.append({c: getattr(prospect, c) for c in ("campaign_id", "public_identifier", "profile_url", "provider_id", "first_name", "last_name", "company", "title", "fields", "created_at")})
+        new.append(
+            {
+                c: getattr(prospect, c)
+                for c in (
+                    "campaign_id",
+                    "public_identifier",
+                    "profile_url",
+                    "provider_id",
+                    "first_name",
+                    "last_name",
+                    "company",
+                    "title",
+                    "fields",
+                    "created_at",
+                )
+            }
+        )
     if new:
         session.execute(sa.insert(Prospect), new)
     result.imported = len(new)
@@ -70,5 +88,3 @@ def import_prospects(
 
 def _printable(raw: Any) -> dict[str, Any] | None:
     return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else None
-
-

@@ -39,7 +39,9 @@ class Inbound:
 
 
 def _account(session: Session, external_id: str) -> Account | None:
-    return session.execute(sa.select(Account).where(Account.external_id == external_id)).scalar_one_or_none()
+    return session.execute(
+        sa.select(Account).where(Account.external_id == external_id)
+    ).scalar_one_or_none()
 
 
 def _journeys_of(session: Session, account_id: int, provider_id: str) -> list[Journey]:
@@ -78,19 +80,33 @@ def record_inbound(session: Session, inbound: Inbound, *, now: datetime) -> str:
     )
     if journey is None:
         return "no_journey"
-    add_event(session, journey, "reply_received", now, text=inbound.text, message_id=inbound.message_id, source=inbound.source)
+    add_event(
+        session,
+        journey,
+        "reply_received",
+        now,
+        text=inbound.text,
+        message_id=inbound.message_id,
+        source=inbound.source,
+    )
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
     return "processed"
 
 
-def record_acceptance(session: Session, account_external_id: str, provider_id: str, *, now: datetime) -> tuple[str, list[Scheduled]]:
+def record_acceptance(
+    session: Session, account_external_id: str, provider_id: str, *, now: datetime
+) -> tuple[str, list[Scheduled]]:
     account = _account(session, account_external_id)
     if account is None:
         return "unknown_account", []
     scheduled: list[Scheduled] = []
-    journeys = [j for j in _journeys_of(session, account.id, provider_id) if j.status is JourneyStatus.INVITED]
+    journeys = [
+        j
+        for j in _journeys_of(session, account.id, provider_id)
+        if j.status is JourneyStatus.INVITED
+    ]
     for journey in journeys:
         journey.status = JourneyStatus.CONNECTED
         journey.accepted_at = now
@@ -110,7 +126,9 @@ BROKEN = {"CREDENTIALS", "ERROR", "STOPPED", "DELETED", "PERMISSIONS", "CREATION
 PROVIDER_REASON = "provider status"
 
 
-def record_account_status(session: Session, account_external_id: str, status: str, *, now: datetime) -> tuple[str, list[Scheduled]]:
+def record_account_status(
+    session: Session, account_external_id: str, status: str, *, now: datetime
+) -> tuple[str, list[Scheduled]]:
     account = _account(session, account_external_id)
     if account is None:
         return "unknown_account", []
@@ -121,7 +139,9 @@ def record_account_status(session: Session, account_external_id: str, status: st
         return "processed", []
     if status in HEALTHY and account.status is AccountStatus.PAUSED:
         # Only undo a pause the provider caused; a person's pause stays.
-        if (account.status_reason or "").startswith(PROVIDER_REASON) or (account.status_reason or "").startswith(("disconnected", "account")):
+        if (account.status_reason or "").startswith(PROVIDER_REASON) or (
+            account.status_reason or ""
+        ).startswith(("disconnected", "account")):
             account.status = AccountStatus.ACTIVE
             account.status_reason = None
             return "processed", release_held(session, now=now, account_id=account.id)
@@ -134,7 +154,14 @@ def _in_tx(rt: Runtime, fn, *args):  # type: ignore[no-untyped-def]
 
 
 def handle_inbound_message(
-    rt: Runtime, *, account_external_id: str, sender_provider_id: str, message_id: str, text: str, at: datetime, source: str
+    rt: Runtime,
+    *,
+    account_external_id: str,
+    sender_provider_id: str,
+    message_id: str,
+    text: str,
+    at: datetime,
+    source: str,
 ) -> str:
     inbound = Inbound(account_external_id, sender_provider_id, message_id, text, at, source)
     try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:09:11.561463
+Create Date: 2026-11-25 18:21:01.813004
 """
 
 from __future__ import annotations

@@ -1,0 +1,319 @@
+"""The ``outreach`` command: serve, worker, demo, and campaign/account management."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from outreach.config import Settings
+from outreach.errors import OutreachError
+
+app = typer.Typer(help="Self-hosted LinkedIn outreach automation.", no_args_is_help=True)
+campaigns_app = typer.Typer(
+    help="Create, import, launch, pause, resume and inspect campaigns.", no_args_is_help=True
+)
+accounts_app = typer.Typer(help="Sender accounts.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The LinkedIn simulator.", no_args_is_help=True)
+unipile_app = typer.Typer(help="Unipile set-up.", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(unipile_app, name="unipile")
+console = Console()
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as exc:  # pydantic's ValidationError, with the variable that is wrong
+        console.print(f"[red]Invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the API, the dashboard, the workers and the sweep in one process."""
+    import uvicorn
+
+    from outreach.web.app import create_app
+
+    settings = _settings(host=host, port=port)
+    console.print(
+        f"Outreach on http://{settings.host}:{settings.port}  (dashboard /, API /api, docs /docs)"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run workers and the sweep only (scale out: give each worker its own OUTREACH_EXECUTOR_ID)."""
+    from outreach import runtime
+
+    settings = _settings()
+    runtime.start(settings)
+    console.print(f"worker {settings.executor_id} running; Ctrl-C to stop")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+
+
+@app.command()
+def demo(
+    prospects: Annotated[
+        int, typer.Option(min=1, max=500, help="How many generated prospects.")
+    ] = 30,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 43200.0,
+    database: Annotated[
+        str, typer.Option(help="Database for the demo (a fresh SQLite file by default).")
+    ] = "sqlite:///outreach-demo.db",
+    seed: Annotated[int, typer.Option(help="Simulator seed: same seed, same story.")] = 7,
+    keep: Annotated[
+        bool, typer.Option(help="Keep an existing demo database instead of starting afresh.")
+    ] = False,
+) -> None:
+    """Launch a compressed campaign on the simulator and watch it until every journey ends."""
+    from outreach.demo import run_demo
+
+    settings = _settings(
+        database_url=database, time_scale=time_scale, sandbox_seed=seed, linkedin_provider="sandbox"
+    )
+    ok = run_demo(settings, prospects=prospects, fresh=not keep, console=console)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _with_session(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a service function in a transaction, without starting workers."""
+    from outreach.clock import load_clock
+    from outreach.db import create_engine, make_sessionmaker
+    from outreach.migrations import upgrade
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        clock = load_clock(sessions, settings.time_scale)
+        with sessions.begin() as session:
+            return (
+                fn(session, *args, now=clock.now(), **kwargs)
+                if kwargs.pop("_now", True)
+                else fn(session, *args, **kwargs)
+            )
+    except OutreachError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+def _fail(exc: OutreachError) -> None:
+    console.print(f"[red]{exc.message}[/red]")
+    for detail in exc.details or []:
+        console.print(f"  - {detail}")
+    raise typer.Exit(1)
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str,
+    timezone: Annotated[str, typer.Option()] = "UTC",
+    provider: Annotated[str, typer.Option(help="sandbox or unipile")] = "sandbox",
+    external_id: Annotated[str | None, typer.Option(help="Unipile account id")] = None,
+    daily_invites: Annotated[int, typer.Option()] = 25,
+    weekly_invites: Annotated[int, typer.Option()] = 100,
+) -> None:
+    """Add a sender account."""
+    from pydantic import ValidationError
+
+    from outreach.accounts.schemas import AccountCreate
+    from outreach.accounts.service import create_account
+
+    try:
+        data = AccountCreate(
+            name=name,
+            timezone=timezone,
+            provider=provider,
+            external_id=external_id,  # type: ignore[arg-type]
+            daily_invite_cap=daily_invites,
+            weekly_invite_cap=weekly_invites,
+        )
+    except ValidationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    account = _with_session(create_account, data)
+    console.print(f"account [bold]{account.id}[/bold] created ({account.external_id})")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    from outreach.accounts.service import list_accounts
+
+    table = Table("id", "name", "provider", "external id", "status", "reason")
+    for a in _with_session(list_accounts, _now=False):
+        table.add_row(
+            str(a.id), a.name, a.provider, a.external_id, a.status.value, a.status_reason or ""
+        )
+    console.print(table)
+
+
+@campaigns_app.command("create")
+def campaigns_create(
+    name: str,
+    account_id: Annotated[int, typer.Option(help="Sender account id.")],
+    spec: Annotated[
+        Path | None, typer.Option(help="JSON file with 'sequence' and/or 'templates'.")
+    ] = None,
+) -> None:
+    """Create a draft campaign (default sequence unless --spec says otherwise)."""
+    from pydantic import ValidationError
+
+    from outreach.campaigns.schemas import CampaignCreate
+    from outreach.campaigns.service import create_campaign
+
+    extra = json.loads(spec.read_text()) if spec else {}
+    try:
+        data = CampaignCreate(name=name, account_id=account_id, **extra)
+    except ValidationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    campaign = _with_session(create_campaign, data)
+    console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
+
+
+@campaigns_app.command("import")
+def campaigns_import(campaign_id: int, file: Path) -> None:
+    """Import prospects from a CSV or JSON file; bad rows are listed, good rows kept."""
+    from outreach.prospects.importer import parse_csv
+    from outreach.prospects.service import import_prospects
+
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        rows = list(enumerate(json.loads(text), start=1))
+    else:
+        rows = parse_csv(text)
+    result = _with_session(import_prospects, campaign_id, rows)
+    console.print(
+        f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, errors {len(result.errors)}"
+    )
+    for error in result.errors:
+        console.print(f"  row {error.row}: [red]{error.error}[/red]")
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _run_workflow(fn: Any, *args: Any) -> Any:
+    from dbos import DBOS
+
+    from outreach import runtime
+
+    rt = runtime.start(_settings(), workers=False)
+    try:
+        return DBOS.start_workflow(fn, *args).get_result()
+    finally:
+        runtime.stop()
+        del rt
+
+
+@campaigns_app.command("launch")
+def campaigns_launch(campaign_id: int) -> None:
+    """Launch: create the journeys and schedule their invitations."""
+    from outreach.campaigns.service import activate
+    from outreach.campaigns.workflows import schedule_campaign
+
+    _with_session(activate, campaign_id)
+    count = _run_workflow(schedule_campaign, campaign_id)
+    console.print(
+        f"campaign {campaign_id} launched: {count} journeys scheduled. A running `outreach serve` or `outreach worker` carries them out."
+    )
+
+
+@campaigns_app.command("pause")
+def campaigns_pause(campaign_id: int) -> None:
+    from outreach.campaigns.service import pause
+
+    _with_session(pause, campaign_id, _now=False)
+    console.print(f"campaign {campaign_id} paused")
+
+
+@campaigns_app.command("resume")
+def campaigns_resume(campaign_id: int) -> None:
+    from outreach.campaigns.service import resume
+    from outreach.campaigns.workflows import resume_held
+
+    _with_session(resume, campaign_id, _now=False)
+    count = _run_workflow(resume_held, campaign_id, None)
+    console.print(f"campaign {campaign_id} resumed: {count} journeys rescheduled")
+
+
+@campaigns_app.command("status")
+def campaigns_status(campaign_id: int) -> None:
+    """Counts per journey state."""
+    from outreach.campaigns.service import get_campaign, summarize
+
+    summary = _with_session(lambda s: summarize(s, get_campaign(s, campaign_id)), _now=False)
+    table = Table(title=f"{summary.name} — {summary.status}")
+    table.add_column("state")
+    table.add_column("journeys", justify="right")
+    table.add_row("pending prospects", str(summary.pending_prospects))
+    for state, count in summary.journeys.items():
+        table.add_row(state, str(count))
+    table.add_row("held (paused)", str(summary.held))
+    console.print(table)
+
+
+@campaigns_app.command("list")
+def campaigns_list() -> None:
+    from outreach.campaigns.service import list_campaigns
+
+    table = Table("id", "name", "account", "status")
+    for c in _with_session(list_campaigns, _now=False):
+        table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
+    console.print(table)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Port for the fake Unipile API.")] = 8010,
+    webhook_url: Annotated[str | None, typer.Option(help="Where to send webhooks.")] = None,
+) -> None:
+    """Serve the simulator behind Unipile's v1 HTTP API (a fake Unipile, with webhooks)."""
+    from outreach.linkedin.fake_unipile import serve as serve_fake
+
+    serve_fake(port=port, webhook_url=webhook_url)
+
+
+@unipile_app.command("webhooks")
+def unipile_webhooks(
+    url: Annotated[str, typer.Option(help="Public URL of /api/webhooks/unipile.")],
+) -> None:
+    """Register the message, relation and account-status webhooks with Unipile."""
+    from outreach.linkedin.unipile import UnipileProvider, register_webhooks
+
+    settings = _settings()
+    if settings.webhook_secret is None or not settings.unipile_dsn:
+        console.print(
+            "[red]Set UNIPILE_DSN, UNIPILE_API_KEY and OUTREACH_WEBHOOK_SECRET first.[/red]"
+        )
+        raise typer.Exit(2)
+    provider = UnipileProvider.from_settings(settings)
+    ids = register_webhooks(provider, url, settings.webhook_secret.get_secret_value())
+    console.print(f"webhooks registered: {', '.join(ids) or 'already there'}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,270 @@
+"""The receiving end of Unipile's webhooks: ``POST /api/webhooks/unipile``.
+
+Unipile signs nothing; it sends back the static ``Unipile-Auth`` header we registered,
+so that header is the only proof of origin and nothing is accepted without it. Each
+delivery is authenticated, parsed, handed to ``outreach.replies.service`` and stored
+in ``webhook_deliveries`` with what became of it, and answered at once (Unipile waits
+30 s, then retries). A payload we cannot use is answered with a 4xx and kept as
+``rejected``; a failure on our side answers 500 so that Unipile delivers it again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from outreach.errors import OutreachError, Unauthorized
+from outreach.models import WebhookDelivery
+from outreach.replies import service
+from outreach.runtime import Runtime
+from outreach.web.deps import get_runtime
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+AUTH_HEADER = "Unipile-Auth"
+SOURCE = "unipile"
+
+# Messaging events we subscribe to or may receive, but act on only for ``message_received``.
+OTHER_MESSAGING_EVENTS = frozenset(
+    {"message_read", "message_reaction", "message_edited", "message_deleted", "message_delivered"}
+)
+
+Outcome = Literal["processed", "duplicate", "ignored", "rejected", "failed"]
+
+
+class WebhooksDisabled(OutreachError):
+    status_code = 503
+    code = "webhooks_disabled"
+
+
+class _Lenient(BaseModel):
+    """Unipile adds fields over time: keep what we need, accept the rest."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Attendee(_Lenient):
+    attendee_provider_id: str | None = None
+    attendee_name: str | None = None
+
+
+class AccountInfo(_Lenient):
+    user_id: str | None = None
+
+
+class MessageReceived(_Lenient):
+    """``source: messaging`` (unipile-api.md §4.3); ``is_sender`` is a boolean here."""
+
+    event: Literal["message_received"]
+    account_id: str = Field(min_length=1)
+    message_id: str = Field(min_length=1)
+    message: str | None = None
+    timestamp: datetime | None = None
+    sender: Attendee
+    account_info: AccountInfo | None = None
+    is_sender: bool | None = None
+
+    @property
+    def is_own(self) -> bool:
+        """Sent by the account itself (from our API or another device)."""
+        own_id = self.account_info.user_id if self.account_info else None
+        return bool(self.is_sender) or (
+            own_id is not None and self.sender.attendee_provider_id == own_id
+        )
+
+
+class NewRelation(_Lenient):
+    """``source: users`` (§4.4): someone became a first-degree relation."""
+
+    event: Literal["new_relation"]
+    account_id: str = Field(min_length=1)
+    user_provider_id: str = Field(min_length=1)
+
+
+class AccountStatusBody(_Lenient):
+    account_id: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+
+
+class AccountStatusChange(_Lenient):
+    """``source: account_status`` (§4.5): ``{"AccountStatus": {account_id, message}}``."""
+
+    account_status: AccountStatusBody = Field(alias="AccountStatus")
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    event: str | None
+    note: str | None = None
+    status_code: int = 200
+
+
+class Rejected(Exception):
+    """A payload we cannot use, with the 4xx it is answered with."""
+
+    def __init__(self, reason: str, *, event: str | None = None, status_code: int = 422) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.event = event
+        self.status_code = status_code
+
+
+def authenticate(expected: str | None, given: str | None) -> None:
+    """Compare the ``Unipile-Auth`` header in constant time; refuse all without a secret."""
+    if not expected:
+        raise WebhooksDisabled(
+            "webhooks are disabled: set OUTREACH_WEBHOOK_SECRET and register it with "
+            "`outreach unipile webhooks`"
+        )
+    if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized(f"missing or wrong {AUTH_HEADER} header")
+
+
+@router.post(
+    "/unipile",
+    summary="Receive a Unipile webhook (message, new relation, account status)",
+    responses={401: {}, 422: {}, 503: {}},
+)
+async def receive_unipile(request: Request, rt: Runtime = Depends(get_runtime)) -> JSONResponse:
+    """Authenticate, then parse, hand off and store one delivery."""
+    secret = rt.settings.webhook_secret
+    authenticate(secret.get_secret_value() if secret else None, request.headers.get(AUTH_HEADER))
+    body = await request.body()
+    result = await run_in_threadpool(handle_delivery, rt, body)
+    content = {"outcome": result.outcome, "detail": result.note}
+    return JSONResponse(content, status_code=result.status_code)
+
+
+def handle_delivery(rt: Runtime, body: bytes) -> Result:
+    """Parse and dispatch one authenticated delivery, then record it (blocking: DB work)."""
+    try:
+        result = dispatch(rt, parse(body))
+    except Rejected as rejected:
+        result = Result("rejected", rejected.event, rejected.reason, rejected.status_code)
+    except Exception as exc:  # recorded, and answered 500 so Unipile delivers it again
+        log.exception("webhook delivery failed")
+        result = Result("failed", _event_name(body), f"{type(exc).__name__}: {exc}", 500)
+    _record(rt, body, result)
+    return result
+
+
+Event = MessageReceived | NewRelation | AccountStatusChange | str
+EventModel = TypeVar("EventModel", MessageReceived, NewRelation, AccountStatusChange)
+
+
+def parse(body: bytes) -> Event:
+    """The typed event of a payload, or the name of an event we deliberately ignore."""
+    try:
+        data: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(f"the body is not JSON ({exc})", status_code=400) from exc
+    if not isinstance(data, dict):
+        raise Rejected("the body is not a JSON object", status_code=400)
+    event = data.get("event")
+    if "AccountStatus" in data:
+        return _validate(AccountStatusChange, data, "account_status")
+    if event == "message_received":
+        return _validate(MessageReceived, data, event)
+    if event == "new_relation":
+        return _validate(NewRelation, data, event)
+    if event in OTHER_MESSAGING_EVENTS:
+        return str(event)
+    raise Rejected(f"unknown event {_short(event)!r}", event=_short(event))
+
+
+def _validate(model: type[EventModel], data: dict[str, Any], event: str) -> EventModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Rejected(_validation_text(exc), event=event) from exc
+
+
+def dispatch(rt: Runtime, event: Event) -> Result:
+    """Hand the event to the replies service; map its answer onto a delivery outcome."""
+    if isinstance(event, str):
+        return Result("ignored", event, "event not used")
+    if isinstance(event, MessageReceived):
+        if event.is_own:
+            return Result("ignored", event.event, "sent by the account itself")
+        answer = service.handle_inbound_message(
+            rt,
+            account_external_id=event.account_id,
+            sender_provider_id=event.sender.attendee_provider_id or "",
+            message_id=event.message_id,
+            text=event.message or "",
+            at=_utc(event.timestamp) if event.timestamp else rt.clock.now(),
+            source="webhook",
+        )
+        return _result(answer, event.event)
+    if isinstance(event, NewRelation):
+        answer = service.handle_new_relation(
+            rt, account_external_id=event.account_id, provider_id=event.user_provider_id
+        )
+        return _result(answer, event.event)
+    status = event.account_status
+    answer = service.handle_account_status(
+        rt, account_external_id=status.account_id, status=status.message
+    )
+    return _result(answer, "account_status")
+
+
+def _result(answer: str, event: str) -> Result:
+    """``processed`` and ``duplicate`` as such; anything else (unknown account…) is ignored."""
+    if answer == "processed":
+        return Result("processed", event)
+    if answer == "duplicate":
+        return Result("duplicate", event, "already received")
+    return Result("ignored", event, answer)
+
+
+def _record(rt: Runtime, body: bytes, result: Result) -> None:
+    with rt.sessions() as session, session.begin():
+        session.add(
+            WebhookDelivery(
+                received_at=rt.clock.now(),
+                source=SOURCE,
+                event=result.event,
+                outcome=result.outcome,
+                error=result.note,
+                payload=body.decode("utf-8", errors="replace"),
+            )
+        )
+
+
+def _utc(value: datetime) -> datetime:
+    """Unipile sends ISO times with ``Z``; a time without a zone is taken as UTC too."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _validation_text(exc: ValidationError) -> str:
+    """Pydantic's errors as one short line: ``sender: Field required; …``."""
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    ]
+    return "; ".join(parts)[:500]
+
+
+def _short(value: object) -> str | None:
+    return None if value is None else str(value)[:60]
+
+
+def _event_name(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        return "account_status" if "AccountStatus" in data else _short(data.get("event"))
+    return None

@@ -1,0 +1,288 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright.
+
+The real app runs under uvicorn on a loopback port, on a SQLite file, with the sandbox
+simulator and a compressed clock (one simulated day per real second). Screenshots of
+every page land in /tmp/outreach-shots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from outreach.config import Settings
+from outreach.runtime import Runtime
+from outreach.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path("/tmp/outreach-shots")
+API_KEY = "correct horse battery staple"
+
+GOOD_ROWS = [
+    ("ada-lovelace", "Ada", "Lovelace", "Analytical Engines"),
+    ("alan-turing", "Alan", "Turing", "Bletchley Park"),
+    ("grace-hopper", "Grace", "Hopper", "US Navy"),
+    ("edsger-dijkstra", "Edsger", "Dijkstra", "Burroughs"),
+    ("barbara-liskov", "Barbara", "Liskov", "MIT"),
+    ("broken-bob", "Bob", "Broken", "Nowhere Inc"),  # the simulator refuses him
+]
+
+
+def _csv() -> str:
+    lines = ["profile_url,first_name,last_name,company"]
+    lines += [
+        f"https://www.linkedin.com/in/{slug}/,{first},{last},{co}"
+        for slug, first, last, co in GOOD_ROWS[:3]
+    ]
+    lines.append("https://example.com/not-linkedin,Nora,Nope,Example")  # row 4: rejected
+    lines += [
+        f"https://www.linkedin.com/in/{slug}/,{first},{last},{co}"
+        for slug, first, last, co in GOOD_ROWS[3:]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Server:
+    url: str
+    app: Any
+
+    @property
+    def runtime(self) -> Runtime:
+        rt: Runtime = self.app.state.runtime
+        return rt
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    """Start the real app under uvicorn in a thread; stopped at teardown."""
+    started: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> Server:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
+            time_scale=86400,
+            sandbox_error_rate=0,
+            sandbox_accept_rate=1.0,
+            sandbox_reply_rate=0.0,
+            sandbox_accept_delay_hours=(1.0, 12.0),
+            executor_id=f"dashboard-test-{uuid.uuid4().hex[:8]}",
+            **overrides,
+        )
+        app = create_app(settings)
+        port = _free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
+        thread.start()
+        started.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("the app did not start (see the log above)")
+            time.sleep(0.05)
+        return Server(f"http://127.0.0.1:{port}", app)
+
+    yield start
+    for server, thread in started:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shots_dir() -> None:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def count(page: Any, state: str) -> int:
+    return int(page.locator(f"#counts [data-count='{state}']").inner_text())
+
+
+def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve()
+    server.runtime.simulator.invalid_recipient("broken-bob")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(15_000)
+    page.goto(server.url + "/")
+    expect(page.locator("h2", has_text="Campaigns")).to_be_visible()
+
+    # Bad input is refused with a readable reason, nothing is created.
+    account_form = page.locator("#form-account")
+    account_form.locator("input[name=name]").fill("Alex (sandbox)")
+    account_form.locator("input[name=timezone]").fill("Mars/Olympus_Mons")
+    account_form.locator("button[type=submit]").click()
+    expect(page.locator("#form-account .notice-error")).to_contain_text("unknown time zone")
+
+    account_form = page.locator("#form-account")
+    account_form.locator("input[name=timezone]").fill("Europe/Paris")
+    account_form.locator("input[name=work_start]").fill("00:00")
+    account_form.locator("input[name=work_end]").fill("23:59")
+    for day in ("sat", "sun"):
+        account_form.locator(f"input[name=work_days][value={day}]").check()
+    account_form.locator("button[type=submit]").click()
+    expect(page.locator("#form-account .notice-ok")).to_contain_text("Alex (sandbox)")
+    expect(page.locator("#accounts")).to_contain_text("Europe/Paris")
+
+    campaign_form = page.locator("#form-campaign")
+    campaign_form.locator("input[name=name]").fill("Founders Q3")
+    campaign_form.locator("button[type=submit]").click()
+    expect(page.locator("#form-campaign .notice-ok")).to_contain_text("Founders Q3")
+
+    prospects_form = page.locator("#form-prospects")
+    prospects_form.locator("textarea[name=csv]").fill(_csv())
+    prospects_form.locator("button[type=submit]").click()
+    expect(page.locator("#form-prospects .notice-ok")).to_contain_text("6 imported")
+    expect(page.locator("#row-errors tbody tr")).to_have_count(1)
+    expect(page.locator("#row-errors")).to_contain_text("not a LinkedIn URL")
+    expect(page.locator("#row-errors td").first).to_have_text("4")
+    # The live tables pick the new campaign up without a reload.
+    expect(page.locator("#campaigns tr[data-campaign] td").nth(3)).to_have_text("6")
+    shot(page, "1-overview-set-up")
+
+    page.locator("#campaigns a", has_text="Founders Q3").click()
+    expect(page.locator("#counts [data-count=pending]")).to_have_text("6")
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_role("button", name="Launch").click()
+    expect(page.locator("#campaign-summary .notice-ok")).to_contain_text("active")
+
+    # Counts move by themselves (htmx polling), the page is never reloaded.
+    page.wait_for_function(
+        "Number(document.querySelector(\"#counts [data-count='connected']\").textContent) > 0"
+        " || Number(document.querySelector(\"#counts [data-count='completed']\").textContent) > 0",
+        timeout=20_000,
+    )
+    expect(page.locator("#counts [data-count=failed]")).to_have_text("1")
+    assert page.evaluate("window.__notReloaded") is True
+    expect(page.locator("#journeys-table tr[data-journey]")).to_have_count(6)
+    expect(page.locator("#journeys-table tr.has-error")).to_contain_text("unreachable")
+    shot(page, "2-campaign")
+
+    page.locator(".filters a", has_text="failed").click()
+    expect(page.locator("#journeys-table tr[data-journey]")).to_have_count(1)
+    expect(page.locator("#journeys-table")).to_contain_text("Bob Broken")
+    shot(page, "3-campaign-filtered-failed")
+
+    page.goto(server.url + "/campaigns/1")
+    page.locator("#journeys-table a", has_text="Ada Lovelace").click()
+    timeline = page.locator("#timeline")
+    expect(timeline.locator("[data-kind=invitation_sent]")).to_have_count(1)
+    expect(timeline.locator("[data-kind=invitation_accepted]")).to_have_count(1, timeout=20_000)
+    expect(timeline.locator("[data-kind=message_sent]").first).to_contain_text("follow-up 1")
+    shot(page, "4-journey")
+
+    page.goto(server.url + "/campaigns/1?status=failed")
+    page.locator("#journeys-table a", has_text="Bob Broken").click()
+    expect(page.locator("#timeline .event.bad")).to_have_count(1)
+    expect(page.locator("#journey-live .notice-error")).to_contain_text("unreachable")
+    shot(page, "5-journey-failed")
+
+    page.get_by_role("link", name="Runs", exact=True).click()
+    expect(page.locator("#runs-table")).to_contain_text("schedule_campaign")
+    expect(page.locator("#runs-table a[href^='/journeys/']").first).to_be_visible()
+    shot(page, "6-runs")
+    page.get_by_role("link", name="delayed", exact=True).click()
+    expect(page.locator("#runs-table tbody tr").first).to_contain_text("DELAYED")
+
+    runs = json.loads(page.request.get(server.url + "/api/runs?limit=500").text())
+    assert any(r["name"] == "schedule_campaign" and r["status"] == "SUCCESS" for r in runs)
+    assert {r["journey_id"] for r in runs if r["journey_id"]} == set(range(1, 7))
+
+    page.goto(server.url + "/")
+    expect(page.locator("#campaigns td[data-state=failed]")).to_have_text("1")
+    page.locator("#accounts button", has_text="Pause").click()
+    expect(page.locator("#accounts")).to_contain_text("paused by a person")
+    shot(page, "7-overview-running")
+    page.get_by_role("link", name="Errors", exact=True).click()
+    expect(page.locator("#error-journeys")).to_contain_text("Bob Broken")
+    expect(page.locator("#error-journeys")).to_contain_text("unreachable")
+    expect(page.locator("#stopped-accounts")).to_contain_text("paused by a person")
+    shot(page, "8-errors")
+
+    page.goto(server.url + "/campaigns/999")
+    expect(page.locator(".notice-error")).to_contain_text("no campaign 999")
+    shot(page, "9-not-found")
+
+
+def test_pages_ask_for_the_key_when_one_is_set(serve: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve(api_key=API_KEY)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(server.url + "/runs?status=SUCCESS")
+    assert page.url.startswith(server.url + "/login")
+    page.locator("input[name=key]").fill("wrong key")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".notice-error")).to_contain_text("not right")
+    shot(page, "10-login")
+
+    page.locator("input[name=key]").fill(API_KEY)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("h1")).to_have_text("Workflow runs")
+    assert page.url == server.url + "/runs?status=SUCCESS"
+    cookie = next(c for c in context.cookies() if c["name"] == "outreach_session")
+    assert cookie["httpOnly"] and API_KEY not in cookie["value"]
+
+    # The API still wants the bearer key; the cookie is for pages only.
+    assert page.request.get(server.url + "/api/runs").status == 401
+    with_key = page.request.get(
+        server.url + "/api/runs", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+    assert with_key.status == 200
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto(server.url + "/")
+    assert page.url.startswith(server.url + "/login")
