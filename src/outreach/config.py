@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     sandbox_error_rate: float = Field(default=0.02, ge=0, le=1)
     sandbox_accept_delay_hours: tuple[float, float] = (2.0, 40.0)
     sandbox_reply_delay_hours: tuple[float, float] = (1.0, 30.0)
+    sandbox_latency_seconds: float = Field(
+        default=0.0, ge=0, description="Real seconds the simulator takes to answer a send."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     queue_poll_seconds: float | None = Field(

@@ -12,6 +12,7 @@ instance. ``SandboxProvider`` puts the simulator behind the ``LinkedInProvider``
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +74,9 @@ class SandboxBehaviour:
     accept_delay_hours: tuple[float, float] = (2.0, 40.0)
     reply_delay_hours: tuple[float, float] = (1.0, 30.0)
     already_connected_rate: float = 0.05
+    # Real seconds a sending call takes to answer after LinkedIn has acted: the window
+    # in which a crash leaves the action done but unrecorded by the engine.
+    latency_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxBehaviour:
@@ -83,6 +87,7 @@ class SandboxBehaviour:
             error_rate=settings.sandbox_error_rate,
             accept_delay_hours=settings.sandbox_accept_delay_hours,
             reply_delay_hours=settings.sandbox_reply_delay_hours,
+            latency_seconds=settings.sandbox_latency_seconds,
         )
 
 
@@ -435,7 +440,9 @@ class SandboxProvider:
         )
 
     def send_invitation(self, account: str, provider_id: str, note: str | None) -> str | None:
-        return self.simulator.invite(account, provider_id, note).invitation_id
+        invitation_id = self.simulator.invite(account, provider_id, note).invitation_id
+        self._answer()
+        return invitation_id
 
     def list_sent_invitations(self, account: str) -> list[SentInvitation]:
         return [
@@ -453,7 +460,12 @@ class SandboxProvider:
 
     def send_message(self, account: str, provider_id: str, text: str) -> SentMessage:
         message = self.simulator.send(account, provider_id, text)
+        self._answer()
         return SentMessage(chat_id=message.chat_id, message_id=message.message_id)
+
+    def _answer(self) -> None:
+        if self.simulator.behaviour.latency_seconds > 0:
+            time.sleep(self.simulator.behaviour.latency_seconds)
 
     def list_messages(
         self, account: str, provider_id: str, *, since: datetime | None = None
