@@ -6,12 +6,16 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from outreach.config import Settings
 from outreach.errors import OutreachError
@@ -97,8 +101,12 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-def _with_session(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a service function in a transaction, without starting workers."""
+@contextmanager
+def _database() -> Iterator[tuple[Session, datetime]]:
+    """A migrated database and a transaction, without starting DBOS or workers.
+
+    Yields the session and the simulated time; a business error is printed, not raised.
+    """
     from outreach.clock import load_clock
     from outreach.db import create_engine, make_sessionmaker
     from outreach.migrations import upgrade
@@ -110,11 +118,7 @@ def _with_session(fn: Any, *args: Any, **kwargs: Any) -> Any:
         sessions = make_sessionmaker(engine)
         clock = load_clock(sessions, settings.time_scale)
         with sessions.begin() as session:
-            return (
-                fn(session, *args, now=clock.now(), **kwargs)
-                if kwargs.pop("_now", True)
-                else fn(session, *args, **kwargs)
-            )
+            yield session, clock.now()
     except OutreachError as exc:
         _fail(exc)
     finally:
@@ -148,14 +152,15 @@ def accounts_create(
             name=name,
             timezone=timezone,
             provider=provider,
-            external_id=external_id,  # type: ignore[arg-type]
+            external_id=external_id,
             daily_invite_cap=daily_invites,
             weekly_invite_cap=weekly_invites,
         )
     except ValidationError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    account = _with_session(create_account, data)
+    with _database() as (session, now):
+        account = create_account(session, data, now=now)
     console.print(f"account [bold]{account.id}[/bold] created ({account.external_id})")
 
 
@@ -164,10 +169,10 @@ def accounts_list() -> None:
     from outreach.accounts.service import list_accounts
 
     table = Table("id", "name", "provider", "external id", "status", "reason")
-    for a in _with_session(list_accounts, _now=False):
-        table.add_row(
-            str(a.id), a.name, a.provider, a.external_id, a.status.value, a.status_reason or ""
-        )
+    with _database() as (session, _):
+        for a in list_accounts(session):
+            reason = a.status_reason or ""
+            table.add_row(str(a.id), a.name, a.provider, a.external_id, a.status.value, reason)
     console.print(table)
 
 
@@ -191,7 +196,8 @@ def campaigns_create(
     except ValidationError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    campaign = _with_session(create_campaign, data)
+    with _database() as (session, now):
+        campaign = create_campaign(session, data, now=now)
     console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
 
 
@@ -206,9 +212,11 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         rows = list(enumerate(json.loads(text), start=1))
     else:
         rows = parse_csv(text)
-    result = _with_session(import_prospects, campaign_id, rows)
+    with _database() as (session, now):
+        result = import_prospects(session, campaign_id, rows, now=now)
     console.print(
-        f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, errors {len(result.errors)}"
+        f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, "
+        f"errors {len(result.errors)}"
     )
     for error in result.errors:
         console.print(f"  row {error.row}: [red]{error.error}[/red]")
@@ -235,10 +243,12 @@ def campaigns_launch(campaign_id: int) -> None:
     from outreach.campaigns.service import activate
     from outreach.campaigns.workflows import schedule_campaign
 
-    _with_session(activate, campaign_id)
+    with _database() as (session, now):
+        activate(session, campaign_id, now=now)
     count = _run_workflow(schedule_campaign, campaign_id)
     console.print(
-        f"campaign {campaign_id} launched: {count} journeys scheduled. A running `outreach serve` or `outreach worker` carries them out."
+        f"campaign {campaign_id} launched: {count} journeys scheduled; "
+        "a running `outreach serve` or `outreach worker` carries them out."
     )
 
 
@@ -246,7 +256,8 @@ def campaigns_launch(campaign_id: int) -> None:
 def campaigns_pause(campaign_id: int) -> None:
     from outreach.campaigns.service import pause
 
-    _with_session(pause, campaign_id, _now=False)
+    with _database() as (session, _):
+        pause(session, campaign_id)
     console.print(f"campaign {campaign_id} paused")
 
 
@@ -255,7 +266,8 @@ def campaigns_resume(campaign_id: int) -> None:
     from outreach.campaigns.service import resume
     from outreach.campaigns.workflows import resume_held
 
-    _with_session(resume, campaign_id, _now=False)
+    with _database() as (session, _):
+        resume(session, campaign_id)
     count = _run_workflow(resume_held, campaign_id, None)
     console.print(f"campaign {campaign_id} resumed: {count} journeys rescheduled")
 
@@ -265,7 +277,8 @@ def campaigns_status(campaign_id: int) -> None:
     """Counts per journey state."""
     from outreach.campaigns.service import get_campaign, summarize
 
-    summary = _with_session(lambda s: summarize(s, get_campaign(s, campaign_id)), _now=False)
+    with _database() as (session, _):
+        summary = summarize(session, get_campaign(session, campaign_id))
     table = Table(title=f"{summary.name} — {summary.status}")
     table.add_column("state")
     table.add_column("journeys", justify="right")
@@ -281,8 +294,9 @@ def campaigns_list() -> None:
     from outreach.campaigns.service import list_campaigns
 
     table = Table("id", "name", "account", "status")
-    for c in _with_session(list_campaigns, _now=False):
-        table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
+    with _database() as (session, _):
+        for c in list_campaigns(session):
+            table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
     console.print(table)
 
 

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///outreach.db",
-        description="SQLAlchemy URL. SQLite (WAL) by default, postgresql+psycopg://… in production.",
+        description="SQLite (WAL) by default; postgresql+psycopg://… in production.",
     )
     api_key: SecretStr | None = Field(
         default=None, description="Bearer token for /api. Unset: the API is open (local use)."
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     app_version: str = Field(
         default="outreach-1",
-        description="Pinned DBOS application version: delayed work survives deploys of the same version.",
+        description="Pinned DBOS application version: delayed work survives deploys.",
     )
     sandbox_seed: int = 7
     sandbox_accept_rate: float = Field(default=0.6, ge=0, le=1)

@@ -148,7 +148,10 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
         ("already connected", None, kinds["already_connected"], None, None),
         ("accepted", None, kinds["invitation_accepted"], None, None),
         ("not accepted", j["not_accepted"], kinds["not_accepted"], None, None),
-        *[(f"follow-up {n} sent", None, follow_ups[n], None, None) for n in sorted(follow_ups)],
+        *[
+            (f"follow-up {n} sent", None, follow_ups[n], None, None)
+            for n in sorted(n for n in follow_ups if n is not None)
+        ],
         ("messages sent", None, kinds["message_sent"], sim.get("message", 0), new_messages),
         ("replied", j["replied"], kinds["reply_received"], None, None),
         ("completed", j["completed"], kinds["completed"], None, None),

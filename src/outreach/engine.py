@@ -27,8 +27,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def tx(fn: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run ``fn(session, *args, now=…)`` as a DBOS transaction step: recorded exactly once.
+def tx(fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``fn(session, now, *args)`` as a DBOS transaction step: recorded exactly once.
 
     ``now`` is read from the simulated clock inside the transaction, so it is part of
     the recorded step and a replay sees the same time.
@@ -37,7 +37,7 @@ def tx(fn: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwar
 
     def body() -> R:
         session = rt.datasource.sql_session()
-        return fn(session, *args, now=rt.clock.now(), **kwargs)  # type: ignore[call-arg]
+        return fn(session, rt.clock.now(), *args, **kwargs)
 
     return rt.datasource.run_tx_step({"name": fn.__name__}, body)
 
@@ -102,7 +102,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
     if rt.simulator is not None:
         rt.every(
             max(0.05, rt.settings.poll_seconds),
-            lambda: deliver_sandbox_events(rt),
+            lambda: deliver_sandbox_replies(rt),
             "sandbox-courier",
         )
 
@@ -113,7 +113,7 @@ def _dbos_system_database() -> Any:
     return _get_dbos_instance()._sys_db
 
 
-def deliver_sandbox_events(rt: Runtime) -> int:
+def deliver_sandbox_replies(rt: Runtime) -> None:
     """Hand the simulator's due replies to the reply service, as a webhook would."""
     from outreach.replies.service import handle_inbound_message
 
@@ -130,7 +130,6 @@ def deliver_sandbox_events(rt: Runtime) -> int:
         )
     if due:
         rt.simulator.mark_delivered([item.message_id for item in due])
-    return len(due)
 
 
 def sim_now() -> datetime:

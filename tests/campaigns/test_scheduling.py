@@ -151,7 +151,9 @@ def test_next_open_inside_hours_is_the_same_moment() -> None:
 
 
 def test_next_open_before_opening_is_the_opening_and_the_window_is_half_open() -> None:
-    assert next_open(at("Europe/Paris", 2026, 3, 4, 6, 0), PARIS) == at("Europe/Paris", 2026, 3, 4, 9)
+    assert next_open(at("Europe/Paris", 2026, 3, 4, 6, 0), PARIS) == at(
+        "Europe/Paris", 2026, 3, 4, 9
+    )
     opening = at("Europe/Paris", 2026, 3, 4, 9)
     assert next_open(opening, PARIS) == opening
     closing = at("Europe/Paris", 2026, 3, 4, 18)
@@ -387,7 +389,9 @@ def test_existing_bookings_count_against_the_daily_cap() -> None:
     monday = at("Europe/Paris", 2026, 3, 2, 9)
     earlier = [monday + timedelta(minutes=20 * i) for i in range(8)]
     booked = Bookings.of(earlier, PARIS)
-    slots = plan(5, monday + timedelta(hours=3), limits=limits, booked=booked, last_slot=earlier[-1])
+    slots = plan(
+        5, monday + timedelta(hours=3), limits=limits, booked=booked, last_slot=earlier[-1]
+    )
     assert Counter(PARIS.local_day(s) for s in slots) == {
         date(2026, 3, 2): 2,
         date(2026, 3, 3): 3,
@@ -409,7 +413,9 @@ def test_a_full_day_is_skipped_even_without_a_last_slot() -> None:
 
 def test_existing_bookings_count_against_the_weekly_cap() -> None:
     limits = PacingLimits(daily_invitations=10, weekly_invitations=30)
-    week = [at("Europe/Paris", 2026, 3, day, 9, minute) for day in (2, 3, 4) for minute in range(10)]
+    week = [
+        at("Europe/Paris", 2026, 3, day, 9, minute) for day in (2, 3, 4) for minute in range(10)
+    ]
     booked = Bookings.of(week, PARIS)
     slots = plan(5, at("Europe/Paris", 2026, 3, 5, 9), limits=limits, booked=booked)
     next_monday = at("Europe/Paris", 2026, 3, 9, 9)
@@ -423,7 +429,9 @@ def test_day_caps_follow_the_local_day_in_auckland() -> None:
     hours = WorkingHours("Pacific/Auckland")
     limits = PacingLimits(daily_invitations=12, weekly_invitations=1000)
     for seed in SEEDS:
-        slots = plan(30, at("Pacific/Auckland", 2026, 6, 1, 9), hours=hours, limits=limits, seed=seed)
+        slots = plan(
+            30, at("Pacific/Auckland", 2026, 6, 1, 9), hours=hours, limits=limits, seed=seed
+        )
         per_day = Counter(hours.local_day(s) for s in slots)
         assert per_day == {date(2026, 6, 1): 12, date(2026, 6, 2): 12, date(2026, 6, 3): 6}
         monday = [s for s in slots if hours.local_day(s) == date(2026, 6, 1)]
@@ -438,7 +446,9 @@ def test_existing_bookings_count_by_local_day_not_utc_day_in_auckland() -> None:
     tuesday = [at("Pacific/Auckland", 2026, 6, 2, 9) + timedelta(minutes=20 * i) for i in range(5)]
     assert {t.date() for t in tuesday} == {date(2026, 6, 1)}
     booked = Bookings.of(tuesday, hours)
-    slot = plan(1, at("Pacific/Auckland", 2026, 6, 2, 12), hours=hours, limits=limits, booked=booked)[0]
+    slot = plan(
+        1, at("Pacific/Auckland", 2026, 6, 2, 12), hours=hours, limits=limits, booked=booked
+    )[0]
     assert hours.local_day(slot) == date(2026, 6, 3)
 
 
@@ -449,7 +459,9 @@ def test_weekly_caps_follow_the_local_iso_week_in_auckland() -> None:
     monday = [at("Pacific/Auckland", 2026, 6, 1, 9, 5 * i) for i in range(10)]
     assert {t.isocalendar()[1] for t in monday} == {22}
     booked = Bookings.of(monday, hours)
-    slot = plan(1, at("Pacific/Auckland", 2026, 6, 2, 9), hours=hours, limits=limits, booked=booked)[0]
+    slot = plan(
+        1, at("Pacific/Auckland", 2026, 6, 2, 9), hours=hours, limits=limits, booked=booked
+    )[0]
     next_monday = at("Pacific/Auckland", 2026, 6, 8, 9)
     assert next_monday <= slot <= next_monday + timedelta(minutes=18)
 
@@ -462,7 +474,9 @@ def test_day_caps_follow_the_local_day_in_los_angeles() -> None:
     late_monday = [at("America/Los_Angeles", 2026, 6, 1, 17, 10 * i) for i in range(5)]
     assert {t.date() for t in late_monday} == {date(2026, 6, 2)}
     booked = Bookings.of(late_monday, hours)
-    slot = plan(1, at("America/Los_Angeles", 2026, 6, 1, 10), hours=hours, limits=limits, booked=booked)[0]
+    slot = plan(
+        1, at("America/Los_Angeles", 2026, 6, 1, 10), hours=hours, limits=limits, booked=booked
+    )[0]
     tuesday = at("America/Los_Angeles", 2026, 6, 2, 9)
     assert tuesday <= slot <= tuesday + timedelta(minutes=18)
 
@@ -507,7 +521,9 @@ def test_gaps_are_real_time_when_the_wall_clock_jumps(
     # Working hours around the clock: the gap straddling 02:00/03:00 is still 18-23 real minutes.
     hours = WorkingHours("Europe/Paris", start=time(0), end=time(23, 59), days=EVERY_DAY)
     for seed in SEEDS:
-        slots = plan(12, at("Europe/Paris", day.year, day.month, day.day, 0, 30), hours=hours, seed=seed)
+        slots = plan(
+            12, at("Europe/Paris", day.year, day.month, day.day, 0, 30), hours=hours, seed=seed
+        )
         assert {wall(s, hours).utcoffset() for s in slots} == expected_offsets
         for earlier, later in zip(slots, slots[1:], strict=False):
             assert timedelta(minutes=18) <= later - earlier <= timedelta(minutes=23)
@@ -524,7 +540,9 @@ def message(
     limits: PacingLimits = UNCAPPED,
     seed: int = 0,
 ) -> datetime:
-    return plan_message_slot(due, booked=booked, limits=limits, hours=hours, rng=random.Random(seed))
+    return plan_message_slot(
+        due, booked=booked, limits=limits, hours=hours, rng=random.Random(seed)
+    )
 
 
 def test_a_message_due_inside_hours_goes_at_its_due_time_and_is_booked() -> None:
@@ -570,7 +588,9 @@ def test_messages_respect_the_daily_cap_and_book_themselves() -> None:
 
 def test_existing_message_bookings_count() -> None:
     limits = PacingLimits(daily_messages=2)
-    booked = Bookings.of([at("Europe/Paris", 2026, 3, 4, 9), at("Europe/Paris", 2026, 3, 4, 10)], PARIS)
+    booked = Bookings.of(
+        [at("Europe/Paris", 2026, 3, 4, 9), at("Europe/Paris", 2026, 3, 4, 10)], PARIS
+    )
     sent = message(at("Europe/Paris", 2026, 3, 4, 11), booked=booked, limits=limits)
     assert PARIS.local_day(sent) == date(2026, 3, 5)
     assert_in_hours(sent, PARIS)
@@ -579,8 +599,12 @@ def test_existing_message_bookings_count() -> None:
 def test_message_caps_follow_the_local_day_in_auckland() -> None:
     hours = WorkingHours("Pacific/Auckland")
     limits = PacingLimits(daily_messages=2)
-    booked = Bookings.of([at("Pacific/Auckland", 2026, 6, 2, 9), at("Pacific/Auckland", 2026, 6, 2, 9, 5)], hours)
-    sent = message(at("Pacific/Auckland", 2026, 6, 2, 15), booked=booked, hours=hours, limits=limits)
+    booked = Bookings.of(
+        [at("Pacific/Auckland", 2026, 6, 2, 9), at("Pacific/Auckland", 2026, 6, 2, 9, 5)], hours
+    )
+    sent = message(
+        at("Pacific/Auckland", 2026, 6, 2, 15), booked=booked, hours=hours, limits=limits
+    )
     assert hours.local_day(sent) == date(2026, 6, 3)
     assert_in_hours(sent, hours)
 

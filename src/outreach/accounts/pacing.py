@@ -99,7 +99,7 @@ def book_message(session: Session, account: Account, journey_id: int, *, due: da
 
 
 def lock_account(session: Session, account_id: int) -> Account:
-    """Load the sender, holding its row until commit (PostgreSQL); SQLite's write lock does it there."""
+    """Load the sender and hold its row until commit (SQLite's write lock does it there)."""
     return session.execute(
         sa.select(Account).where(Account.id == account_id).with_for_update()
     ).scalar_one()

@@ -8,11 +8,13 @@ check on day 2, follow-ups on days 2, 7, 14, 19 and 26 (days count from the invi
 from __future__ import annotations
 
 import enum
+import functools
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, model_validator
 
@@ -44,7 +46,7 @@ class SequenceSpec(BaseModel):
     """Every number of the default campaign, changeable per campaign."""
 
     acceptance_check_days: float = Field(default=2, gt=0, le=60)
-    follow_up_days: list[float] = Field(default_factory=lambda: [2, 7, 14, 19, 26])
+    follow_up_days: list[float] = Field(default_factory=lambda: [2.0, 7.0, 14.0, 19.0, 26.0])
     follow_up_on_acceptance: bool = Field(
         default=False, description="Send follow-up 1 as soon as acceptance is seen."
     )
@@ -54,7 +56,7 @@ class SequenceSpec(BaseModel):
         days = self.follow_up_days
         if not 1 <= len(days) <= 10:
             raise ValueError("a sequence has between 1 and 10 follow-ups")
-        if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(days)):
             raise ValueError("follow-up days must strictly increase")
         if days[0] < self.acceptance_check_days and not self.follow_up_on_acceptance:
             raise ValueError("follow-up 1 cannot come before the acceptance check")
@@ -74,10 +76,15 @@ def template_variables(source: str) -> set[str]:
     return set(meta.find_undeclared_variables(_env.parse(source)))
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return _env.from_string(source)
+
+
 def render(source: str, variables: dict[str, Any]) -> str:
     """Render one template; raises ``TemplateProblem`` with a readable reason."""
     try:
-        return _env.from_string(source).render(**variables).strip()
+        return _compiled(source).render(**variables).strip()
     except TemplateError as exc:
         raise TemplateProblem(str(exc.message or exc)) from exc
 

@@ -32,7 +32,7 @@ def resume_held(campaign_id: int | None, account_id: int | None) -> int:
     return len(scheduled)
 
 
-def _campaigns_with_pending(session: Session, *, now: datetime) -> list[int]:
+def _campaigns_with_pending(session: Session, now: datetime) -> list[int]:
     active = session.execute(
         sa.select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE).order_by(Campaign.id)
     ).scalars()
@@ -40,9 +40,7 @@ def _campaigns_with_pending(session: Session, *, now: datetime) -> list[int]:
 
 
 @DBOS.workflow()
-def sweep(scheduled_at: datetime, context: Any) -> int:
+def sweep(scheduled_at: datetime, context: Any) -> None:
     """Every active campaign with pending prospects gets them scheduled (idempotently)."""
-    total = 0
     for campaign_id in tx(_campaigns_with_pending):
-        total += schedule_campaign(campaign_id)
-    return total
+        schedule_campaign(campaign_id)

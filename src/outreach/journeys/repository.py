@@ -30,6 +30,9 @@ from outreach.models import (
     Prospect,
 )
 
+# Starts the reason of a pause LinkedIn caused, which LinkedIn's "account OK" lifts again.
+PROVIDER_PAUSE = "provider:"
+
 
 @dataclass(frozen=True)
 class Scheduled:
@@ -149,7 +152,7 @@ def pending_prospects(session: Session, campaign_id: int, *, limit: int | None =
     return list(session.execute(query).scalars())
 
 
-def create_journeys(session: Session, campaign_id: int, *, now: datetime) -> list[Scheduled]:
+def create_journeys(session: Session, now: datetime, campaign_id: int) -> list[Scheduled]:
     """Give every pending prospect of an active campaign its journey and invitation slot.
 
     Idempotent: a prospect with a journey is never picked again, and the unique
@@ -220,7 +223,7 @@ class StageContext:
 
 
 def begin_stage(
-    session: Session, journey_id: int, stage: str, seq: int, *, now: datetime
+    session: Session, now: datetime, journey_id: int, stage: str, seq: int
 ) -> StageContext | Scheduled | None:
     """Start a stage, or say why not.
 
@@ -290,8 +293,8 @@ def hold(session: Session, journey: Journey, *, now: datetime, why: str) -> None
 
 def release_held(
     session: Session,
-    *,
     now: datetime,
+    *,
     campaign_id: int | None = None,
     account_id: int | None = None,
 ) -> list[Scheduled]:
@@ -325,10 +328,10 @@ def release_held(
 
 def retry_later(
     session: Session,
+    now: datetime,
     journey_id: int,
     stage: str,
     *,
-    now: datetime,
     error: str,
     delay: timedelta,
     max_attempts: int,
@@ -352,10 +355,10 @@ def retry_later(
 
 def account_failed(
     session: Session,
+    now: datetime,
     journey_id: int,
     stage: str,
     *,
-    now: datetime,
     error: str,
     code: str | None,
     until_tomorrow: bool,
@@ -367,11 +370,11 @@ def account_failed(
     if until_tomorrow:
         account.status = AccountStatus.BACKOFF
         account.paused_until = next_day_open(now, working_hours(account))
-        account.status_reason = f"{code or 'limit'}: {error}"
+        account.status_reason = f"{PROVIDER_PAUSE} {code or 'limit'}: {error}"
         return schedule_stage(
             session, journey, StageRef.parse(stage), account.paused_until, now=now
         )
     account.status = AccountStatus.PAUSED
-    account.status_reason = f"{code or 'account error'}: {error}"
+    account.status_reason = f"{PROVIDER_PAUSE} {code or 'account error'}: {error}"
     hold(session, journey, now=now, why=f"sender paused: {account.status_reason}")
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -56,7 +58,7 @@ def journey_detail(session: Session, journey_id: int) -> JourneyDetail:
     )
 
 
-def events_of_campaign(session: Session, campaign_id: int) -> list[tuple[int, str, dict]]:  # type: ignore[type-arg]
+def events_of_campaign(session: Session, campaign_id: int) -> list[tuple[int, str, dict[str, Any]]]:
     """Every event of the campaign's journeys: (journey id, kind, details)."""
     rows = session.execute(
         sa.select(JourneyEvent.journey_id, JourneyEvent.kind, JourneyEvent.details)
@@ -64,4 +66,15 @@ def events_of_campaign(session: Session, campaign_id: int) -> list[tuple[int, st
         .where(Journey.campaign_id == campaign_id)
         .order_by(JourneyEvent.id)
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def troubled_journeys(session: Session, *, limit: int = 500) -> list[JourneyOut]:
+    """Failed journeys and journeys that met an error, most recent first."""
+    query = (
+        sa.select(Journey)
+        .where(sa.or_(Journey.status == JourneyStatus.FAILED, Journey.last_error.is_not(None)))
+        .order_by(Journey.updated_at.desc(), Journey.id.desc())
+        .limit(limit)
+    )
+    return [to_out(j) for j in session.execute(query).unique().scalars()]

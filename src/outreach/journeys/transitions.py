@@ -41,7 +41,7 @@ def _spec(session: Session, campaign_id: int) -> SequenceSpec:
 
 
 def invited(
-    session: Session, journey_id: int, outcome: InviteOutcome, *, now: datetime
+    session: Session, now: datetime, journey_id: int, outcome: InviteOutcome
 ) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     journey.prospect.provider_id = outcome.provider_id
@@ -67,7 +67,7 @@ def invited(
 
 
 def checked(
-    session: Session, journey_id: int, *, connected: bool, now: datetime
+    session: Session, now: datetime, journey_id: int, *, connected: bool
 ) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     assert journey.invited_at is not None
@@ -81,7 +81,7 @@ def checked(
 
 
 def followed_up(
-    session: Session, journey_id: int, number: int, outcome: MessageOutcome, *, now: datetime
+    session: Session, now: datetime, journey_id: int, number: int, outcome: MessageOutcome
 ) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     assert journey.invited_at is not None
@@ -107,7 +107,7 @@ def followed_up(
 
 
 def recipient_failed(
-    session: Session, journey_id: int, *, error: str, code: str | None, now: datetime
+    session: Session, now: datetime, journey_id: int, *, error: str, code: str | None
 ) -> None:
     journey = get_journey(session, journey_id, lock=True)
     journey.last_error = error

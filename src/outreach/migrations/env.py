@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from outreach import models
-from outreach.db import create_engine
+from outreach import models  # noqa: F401  (registers every table on Base.metadata)
+from outreach.db import Base, create_engine
 
 config = context.config
-target_metadata = models.Base.metadata
+target_metadata = Base.metadata
 
 
 def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

@@ -6,15 +6,24 @@ chat check a follow-up makes before it sends. Each message id is stored once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.sequence import SequenceSpec, follow_up
-from outreach.journeys.repository import Scheduled, add_event, apply_next, end, release_held
+from outreach.journeys.repository import (
+    PROVIDER_PAUSE,
+    Scheduled,
+    add_event,
+    apply_next,
+    end,
+    release_held,
+)
 from outreach.models import (
     TERMINAL_STATUSES,
     Account,
@@ -55,7 +64,7 @@ def _journeys_of(session: Session, account_id: int, provider_id: str) -> list[Jo
     return list(session.execute(query).unique().scalars())
 
 
-def record_inbound(session: Session, inbound: Inbound, *, now: datetime) -> str:
+def record_inbound(session: Session, now: datetime, inbound: Inbound) -> str:
     """Store a reply once and stop the matching journey. Returns what happened."""
     account = _account(session, inbound.account_external_id)
     if account is None:
@@ -96,7 +105,7 @@ def record_inbound(session: Session, inbound: Inbound, *, now: datetime) -> str:
 
 
 def record_acceptance(
-    session: Session, account_external_id: str, provider_id: str, *, now: datetime
+    session: Session, now: datetime, account_external_id: str, provider_id: str
 ) -> tuple[str, list[Scheduled]]:
     account = _account(session, account_external_id)
     if account is None:
@@ -123,34 +132,41 @@ def record_acceptance(
 
 HEALTHY = {"OK", "RECONNECTED", "SYNC_SUCCESS", "CREATION_SUCCESS"}
 BROKEN = {"CREDENTIALS", "ERROR", "STOPPED", "DELETED", "PERMISSIONS", "CREATION_FAIL"}
-PROVIDER_REASON = "provider status"
 
 
 def record_account_status(
-    session: Session, account_external_id: str, status: str, *, now: datetime
+    session: Session, now: datetime, account_external_id: str, status: str
 ) -> tuple[str, list[Scheduled]]:
+    """LinkedIn says how the account is: pause it, or lift a pause that LinkedIn caused."""
     account = _account(session, account_external_id)
     if account is None:
         return "unknown_account", []
     status = status.upper()
     if status in BROKEN:
         account.status = AccountStatus.PAUSED
-        account.status_reason = f"{PROVIDER_REASON} {status}"
+        account.status_reason = f"{PROVIDER_PAUSE} account status {status}"
         return "processed", []
-    if status in HEALTHY and account.status is AccountStatus.PAUSED:
-        # Only undo a pause the provider caused; a person's pause stays.
-        if (account.status_reason or "").startswith(PROVIDER_REASON) or (
-            account.status_reason or ""
-        ).startswith(("disconnected", "account")):
-            account.status = AccountStatus.ACTIVE
-            account.status_reason = None
-            return "processed", release_held(session, now=now, account_id=account.id)
+    provider_paused = (account.status_reason or "").startswith(PROVIDER_PAUSE)
+    if status in HEALTHY and account.status is AccountStatus.PAUSED and provider_paused:
+        account.status = AccountStatus.ACTIVE
+        account.status_reason = None
+        return "processed", release_held(session, now=now, account_id=account.id)
     return "ignored", []
 
 
-def _in_tx(rt: Runtime, fn, *args):  # type: ignore[no-untyped-def]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_tx(
+    rt: Runtime,
+    fn: Callable[Concatenate[Session, datetime, P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """Outside a workflow (a webhook, the sandbox courier): an ordinary transaction."""
     with rt.sessions() as session, session.begin():
-        return fn(session, *args, now=rt.clock.now())
+        return fn(session, rt.clock.now(), *args, **kwargs)
 
 
 def handle_inbound_message(
@@ -165,7 +181,7 @@ def handle_inbound_message(
 ) -> str:
     inbound = Inbound(account_external_id, sender_provider_id, message_id, text, at, source)
     try:
-        return str(_in_tx(rt, record_inbound, inbound))
+        return _in_tx(rt, record_inbound, inbound)
     except IntegrityError:  # the same message id, delivered twice at once
         return "duplicate"
 
@@ -175,7 +191,7 @@ def handle_new_relation(rt: Runtime, *, account_external_id: str, provider_id: s
 
     outcome, scheduled = _in_tx(rt, record_acceptance, account_external_id, provider_id)
     enqueue_all(scheduled)
-    return str(outcome)
+    return outcome
 
 
 def handle_account_status(rt: Runtime, *, account_external_id: str, status: str) -> str:
@@ -183,4 +199,4 @@ def handle_account_status(rt: Runtime, *, account_external_id: str, status: str)
 
     outcome, scheduled = _in_tx(rt, record_account_status, account_external_id, status)
     enqueue_all(scheduled)
-    return str(outcome)
+    return outcome

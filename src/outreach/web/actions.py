@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.accounts import service as accounts
@@ -17,9 +16,9 @@ from outreach.campaigns.schemas import Accepted
 from outreach.campaigns.workflows import resume_held, schedule_campaign
 from outreach.engine import start_workflow
 from outreach.errors import InvalidInput
+from outreach.journeys import service as journeys_service
 from outreach.journeys.schemas import JourneyOut
-from outreach.journeys.service import to_out
-from outreach.models import Account, AccountStatus, Journey, JourneyStatus
+from outreach.models import Account, AccountStatus
 from outreach.prospects.importer import parse_csv
 from outreach.prospects.service import ImportResult, import_prospects
 from outreach.runtime import Runtime
@@ -82,13 +81,6 @@ class Troubles:
 
 
 def troubles(session: Session, *, limit: int = 500) -> Troubles:
-    # TODO(lead): the journey query belongs in journeys/service.py (``troubled_journeys``).
-    query = (
-        sa.select(Journey)
-        .where(sa.or_(Journey.status == JourneyStatus.FAILED, Journey.last_error.is_not(None)))
-        .order_by(Journey.updated_at.desc(), Journey.id.desc())
-        .limit(limit)
-    )
-    journeys = [to_out(j) for j in session.execute(query).unique().scalars()]
+    journeys = journeys_service.troubled_journeys(session, limit=limit)
     stopped = [a for a in accounts.list_accounts(session) if a.status is not AccountStatus.ACTIVE]
     return Troubles(journeys, stopped)
