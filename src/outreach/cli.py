@@ -95,7 +95,11 @@ def demo(
     from outreach.demo import run_demo
 
     settings = _settings(
-        database_url=database, time_scale=time_scale, sandbox_seed=seed, linkedin_provider="sandbox"
+        log_level="ERROR",  # step retries of the simulator's transient errors are expected
+        database_url=database,
+        time_scale=time_scale,
+        sandbox_seed=seed,
+        linkedin_provider="sandbox",
     )
     ok = run_demo(settings, prospects=prospects, fresh=not keep, console=console)
     raise typer.Exit(0 if ok else 1)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     sandbox_latency_seconds: float = Field(
         default=0.0, ge=0, description="Real seconds the simulator takes to answer a send."
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     host: str = "127.0.0.1"
     port: int = 8000
     queue_poll_seconds: float | None = Field(

@@ -157,7 +157,9 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
         ("completed", j["completed"], kinds["completed"], None, None),
         ("failed", j["failed"], kinds["failed"], None, None),
     ]
-    table = Table(title=f"{summary.name}: done in {elapsed:.1f} s real time")
+    assert summary.launched_at is not None
+    days = (rt.clock.now() - summary.launched_at).total_seconds() / 86400
+    table = Table(title=f"{summary.name}: {days:.0f} simulated days in {elapsed:.0f} s real time")
     for column in ("", "journeys", "events", "simulator", "match"):
         table.add_column(column, justify="right" if column else "left")
     ok = True

@@ -86,7 +86,7 @@ def dbos_config(settings: Settings, engine: sa.Engine) -> DBOSConfig:
         "executor_id": settings.executor_id,
         "notification_listener_polling_interval_sec": max(0.01, settings.poll_seconds),
         "scheduler_polling_interval_sec": 5.0,
-        "log_level": "WARNING",
+        "log_level": settings.log_level,
     }
     if settings.is_sqlite:
         # Our engine: WAL and synchronous=NORMAL, which DBOS's own SQLite engine lacks.

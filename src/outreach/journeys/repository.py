@@ -247,12 +247,10 @@ def begin_stage(
             else f"sender paused: {account.status_reason or 'by a person'}",
         )
         return None
-    if (
-        account.status is AccountStatus.BACKOFF
-        and account.paused_until
-        and account.paused_until > now
-    ):
-        return schedule_stage(session, journey, ref, account.paused_until, now=now)
+    if account.status is AccountStatus.BACKOFF:
+        if account.paused_until and account.paused_until > now:
+            return schedule_stage(session, journey, ref, account.paused_until, now=now)
+        lift_backoff(account)
     if ref.stage is not Stage.CHECK_ACCEPTANCE and next_open(now, working_hours(account)) != now:
         # It ran late (a worker was down): keep to working hours and re-book.
         return schedule_stage(session, journey, ref, now, now=now)
@@ -269,6 +267,13 @@ def begin_stage(
         invited_at=journey.invited_at,
         started_at=now,
     )
+
+
+def lift_backoff(account: Account) -> None:
+    """A provider limit's back-off has run out: the sender is active again."""
+    account.status = AccountStatus.ACTIVE
+    account.status_reason = None
+    account.paused_until = None
 
 
 def prospect_variables(prospect: Prospect) -> dict[str, Any]:
