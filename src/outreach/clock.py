@@ -43,15 +43,26 @@ class SimClock:
         return sim_span.total_seconds() / self.scale
 
 
-def load_clock(factory: sessionmaker[Session], scale: float) -> SimClock:
-    """Read the stored anchor, creating it on first use and re-anchoring on a new scale."""
+def load_clock(factory: sessionmaker[Session], scale: float | None) -> SimClock:
+    """Read the stored anchor, creating it on first use and re-anchoring on a new scale.
+
+    ``scale=None`` reads the clock as it is (a tool beside a running server must not
+    change the server's clock).
+    """
+    return load_clock_state(factory, scale)[0]
+
+
+def load_clock_state(factory: sessionmaker[Session], scale: float | None) -> tuple[SimClock, bool]:
+    """The clock, and whether it was re-anchored for a new scale just now."""
     with factory() as session, session.begin():
         state = session.execute(sa.select(ClockState).with_for_update()).scalar_one_or_none()
         now = time.time()
+        rescaled = False
         if state is None:
-            state = ClockState(id=1, real_anchor=now, sim_anchor=now, scale=scale)
+            state = ClockState(id=1, real_anchor=now, sim_anchor=now, scale=scale or 1.0)
             session.add(state)
-        elif state.scale != scale:
+        elif scale is not None and state.scale != scale:
             current = SimClock(state.real_anchor, state.sim_anchor, state.scale).at_real(now)
             state.real_anchor, state.sim_anchor, state.scale = now, current.timestamp(), scale
-        return SimClock(state.real_anchor, state.sim_anchor, state.scale)
+            rescaled = True
+        return SimClock(state.real_anchor, state.sim_anchor, state.scale), rescaled

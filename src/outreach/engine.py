@@ -83,6 +83,8 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         polling_interval_sec=rt.settings.poll_seconds,
         on_conflict="always_update",
     )
+    if rt.rescaled:
+        retime_waiting_stages(rt)
     if not workers:
         return
     if rt.settings.poll_seconds < 1.0:
@@ -105,6 +107,22 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
             lambda: deliver_sandbox_replies(rt),
             "sandbox-courier",
         )
+
+
+def retime_waiting_stages(rt: Runtime) -> int:
+    """After a change of time scale, move every delayed stage to its new real time.
+
+    A stage waits for a simulated time, but its delay was converted to real seconds at
+    the old scale when it was enqueued.
+    """
+    from outreach.journeys.repository import waiting_stages
+
+    with rt.sessions() as session:
+        waiting = waiting_stages(session)
+    for s in waiting:
+        epoch_ms = int(rt.clock.real_epoch_of(s.at) * 1000)
+        DBOS.set_workflow_delay(workflow_id(s), delay_until_epoch_ms=epoch_ms)
+    return len(waiting)
 
 
 def _dbos_system_database() -> Any:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SQLAlchemyDatasource
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.clock import SimClock, load_clock
+from outreach.clock import SimClock, load_clock_state
 from outreach.config import Settings
 from outreach.db import create_dbos_sqlite_engine, create_engine, make_sessionmaker
 from outreach.linkedin.provider import LinkedInProvider
@@ -36,6 +36,7 @@ class Runtime:
     provider: LinkedInProvider
     datasource: SQLAlchemyDatasource
     simulator: Any = None  # the Simulator when the provider is the sandbox
+    rescaled: bool = False  # the clock's scale changed at this start
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -102,12 +103,12 @@ def start(settings: Settings, *, workers: bool = True) -> Runtime:
     engine = create_engine(settings.database_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    clock = load_clock(sessions, settings.time_scale)
+    clock, rescaled = load_clock_state(sessions, settings.time_scale)
     provider, simulator = _build_provider(settings, sessions, clock)
     sys_engine = create_dbos_sqlite_engine(settings.database_url) if settings.is_sqlite else engine
     DBOS(config=dbos_config(settings, sys_engine))
     datasource = SQLAlchemyDatasource.create(settings.database_url, engine=engine)
-    rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator)
+    rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator, rescaled)
     _current = rt
     from outreach import engine as outreach_engine
 

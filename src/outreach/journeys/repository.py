@@ -21,6 +21,7 @@ from outreach.campaigns.sequence import (
 )
 from outreach.models import (
     TERMINAL_STATUSES,
+    Account,
     AccountStatus,
     Campaign,
     CampaignStatus,
@@ -267,6 +268,18 @@ def begin_stage(
         invited_at=journey.invited_at,
         started_at=now,
     )
+
+
+def waiting_stages(session: Session) -> list[Scheduled]:
+    """Every journey's next stage, as it was enqueued (held journeys have none waiting)."""
+    rows = session.execute(
+        sa.select(
+            Journey.id, Journey.account_id, Journey.stage, Journey.stage_seq, Journey.next_run_at
+        )
+        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.held.is_(False))
+        .where(Journey.stage.is_not(None), Journey.next_run_at.is_not(None))
+    )
+    return [Scheduled(jid, aid, stage, seq, at) for jid, aid, stage, seq, at in rows]
 
 
 def lift_backoff(account: Account) -> None:

@@ -7,6 +7,14 @@ the webhook dispatcher). Envelopes, status codes and error bodies follow the off
 spec; faults injected into the simulator come back as the errors Unipile answers
 (429/500/503, 401 ``disconnected_account``, 403 ``account_restricted``, 422
 ``invalid_recipient`` / ``limit_exceeded`` / …).
+
+One clock for both sides: the simulator and the app each read their simulated clock
+from the ``clock_state`` row of their database. Under a compressed clock two different
+anchors disagree by days (the anchors' real-time difference times the scale), so the
+fake serves from the app's own database by default (``OUTREACH_DATABASE_URL``) at the
+app's time scale: its ``sandbox_*`` tables sit beside the app's tables, apart from the
+journeys, and both sides read the same anchor. Start the fake with the same scale as
+the app: a different scale re-anchors the shared clock under the running app.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +49,7 @@ from outreach.linkedin.fake_unipile_webhooks import (
 )
 from outreach.linkedin.provider import ProviderError, TransientError
 from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
+from outreach.migrations import upgrade
 
 DEFAULT_ACCOUNT_ID = "sandbox-account-1"
 DEFAULT_API_KEY = "sandbox-key"
@@ -181,13 +191,18 @@ def _invalid_request(_: Request, exc: Exception) -> Response:
 def open_simulator(
     database_url: str, *, time_scale: float = 1.0, behaviour: SandboxBehaviour | None = None
 ) -> Simulator:
-    """A simulator on its own database and simulated clock.
+    """A simulator on ``database_url`` and the simulated clock stored there.
 
-    The fake server's database holds only the simulator's tables, created directly: it
-    is not the application's schema, so it has no migrations.
+    The database is brought to the app's schema (the app's migrations), so it may be the
+    app's own database, opened before or after the app: then both share one clock. A
+    database made by an older fake (simulator tables, no migrations) is kept as it is.
     """
     engine = create_engine(database_url)
-    Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in _TABLES])
+    tables = set(sa.inspect(engine).get_table_names())
+    if "clock_state" in tables and "alembic_version" not in tables:
+        Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in _TABLES])
+    else:
+        upgrade(engine)
     factory = make_sessionmaker(engine)
     return Simulator(factory, load_clock(factory, time_scale).now, behaviour)
 
@@ -197,7 +212,7 @@ def serve(
     webhook_url: str | None = None,
     *,
     host: str = "127.0.0.1",
-    database_url: str = "sqlite:///fake-unipile.db",
+    database_url: str | None = None,
     time_scale: float | None = None,
     account_ids: Sequence[str] = (DEFAULT_ACCOUNT_ID,),
     new_relation_delay_hours: float = 0.0,
@@ -205,13 +220,15 @@ def serve(
 ) -> None:
     """Run the fake Unipile until interrupted.
 
-    The API key comes from ``UNIPILE_API_KEY`` (default ``sandbox-key``), the webhook
-    secret from ``OUTREACH_WEBHOOK_SECRET``, the people's behaviour and the default time
-    scale from the ``OUTREACH_SANDBOX_*`` and ``OUTREACH_TIME_SCALE`` settings.
+    The database (and with it the simulated clock) is the app's, ``OUTREACH_DATABASE_URL``,
+    unless ``database_url`` says otherwise. The API key comes from ``UNIPILE_API_KEY``
+    (default ``sandbox-key``), the webhook secret from ``OUTREACH_WEBHOOK_SECRET``, the
+    people's behaviour and the default time scale from the ``OUTREACH_SANDBOX_*`` and
+    ``OUTREACH_TIME_SCALE`` settings.
     """
     settings = settings or Settings()
     simulator = open_simulator(
-        database_url,
+        database_url or settings.database_url,
         time_scale=time_scale or settings.time_scale,
         behaviour=SandboxBehaviour.from_settings(settings),
     )
