@@ -279,7 +279,11 @@ def waiting_stages(session: Session) -> list[Scheduled]:
         .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.held.is_(False))
         .where(Journey.stage.is_not(None), Journey.next_run_at.is_not(None))
     )
-    return [Scheduled(jid, aid, stage, seq, at) for jid, aid, stage, seq, at in rows]
+    return [
+        Scheduled(jid, aid, stage, seq, at)
+        for jid, aid, stage, seq, at in rows
+        if stage is not None and at is not None  # the query's filter, for the type checker
+    ]
 
 
 def lift_backoff(account: Account) -> None:

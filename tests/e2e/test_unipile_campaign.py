@@ -1,0 +1,193 @@
+"""The default campaign with the Unipile provider against the fake Unipile, webhooks included.
+
+Our app (its API, workers and webhook route) and the fake Unipile each run on a loopback
+port, on SQLite and on PostgreSQL; everything between them is real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
+from outreach.linkedin.people import Person
+from tests.e2e.conftest import (
+    SCALE,
+    Stack,
+    accepts_silently_within,
+    days_between,
+    events_of,
+    kinds,
+    never_accepts,
+)
+from tests.engine.helpers import wait_until
+
+# A stage runs late by a queue poll plus its own HTTP calls and transactions: allow half
+# a real second, one simulated day at this scale. Follow-ups are 5 or more days apart.
+TOLERANCE_DAYS = 0.5 * SCALE / 86_400
+# Acceptances are announced 40 h late: after the day-2 check for anyone who accepts
+# 20 h or more after the invitation (20 + 40 = 60 h, half a day after the check).
+LATE_HOURS = 40.0
+
+
+def replies_after_follow_up_2(p: Person) -> bool:
+    return (
+        accepts_silently_within((20, 40))(p.__class__(**{**p.__dict__, "replies_after": None}))
+        and p.replies_after == 2
+    )
+
+
+def forged_reply(stack: Stack, account: str, person: Person, message_id: str) -> bytes:
+    """A ``message_received`` shaped like the fake's own, claiming ``person`` replied."""
+    return json.dumps(
+        {
+            "event": "message_received",
+            "account_id": account,
+            "account_type": "LINKEDIN",
+            "message_id": message_id,
+            "message": "Stop writing to me",
+            "timestamp": datetime.now().isoformat(),
+            "sender": {"attendee_provider_id": person.provider_id, "attendee_name": "Forger"},
+            "is_sender": False,
+        }
+    ).encode()
+
+
+def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_acceptances(
+    start_stack: Callable[..., Stack],
+) -> None:
+    stack = start_stack(new_relation_delay_hours=LATE_HOURS)
+    fake_now = datetime.fromisoformat(stack.fake.get("/_sandbox/clock").json()["now"])
+    assert abs(days_between(stack.sim_now(), fake_now)) < 2 / 24, "one simulated clock"
+
+    [silent] = stack.people(1, accepts_silently_within((20, 40)))
+    [refuses] = stack.people(1, never_accepts)
+    [replier] = stack.people(1, replies_after_follow_up_2)
+    account_id = stack.create_account()
+    account = stack.account(account_id)["external_id"]
+    campaign_id = stack.create_campaign(account_id, [silent, refuses, replier])
+    stack.launch(campaign_id)
+
+    # A forged reply (no secret, a wrong one) in the middle of the sequence stops nothing.
+    wait_until(
+        lambda: any(
+            j["follow_ups_sent"] >= 1 and j["public_identifier"] == silent.slug
+            for j in stack.journeys(campaign_id)
+        ),
+        what="follow-up 1 to the silent prospect",
+    )
+    forged = forged_reply(stack, account, silent, "forged-1")
+    assert stack.post_webhook(forged, secret=None).status_code == 401
+    assert stack.post_webhook(forged, secret="not-the-secret").status_code == 401
+
+    stack.wait_ended(campaign_id, timeout=60)
+    journeys = stack.by_slug(campaign_id)
+
+    done = journeys[silent.slug]
+    assert done["status"] == "completed"
+    assert kinds(done) == [
+        "scheduled",
+        "invitation_sent",
+        "invitation_accepted",
+        *["message_sent"] * 5,
+        "completed",
+    ]
+    invited = events_of(done, "invitation_sent")[0]["at"]
+    [accepted] = events_of(done, "invitation_accepted")
+    assert accepted["details"]["seen_by"] == "acceptance check"
+    assert 2 <= days_between(accepted["at"], invited) < 2 + TOLERANCE_DAYS
+    sent = events_of(done, "message_sent")
+    offsets = [days_between(e["at"], invited) for e in sent]
+    for got, want in zip(offsets, [2, 7, 14, 19, 26], strict=True):
+        assert want <= got < want + TOLERANCE_DAYS, (offsets, "follow-ups on days 2, 7, …, 26")
+    assert [e["details"]["follow_up"] for e in sent] == [1, 2, 3, 4, 5]
+
+    # The late new_relation webhook did arrive, after the check, and changed nothing.
+    [late] = [
+        d
+        for d in stack.deliveries("new_relation")
+        if json.loads(d.payload)["user_provider_id"] == silent.provider_id
+    ]
+    assert late.outcome == "ignored"
+    assert late.received_at > datetime.fromisoformat(accepted["at"])
+
+    lost = journeys[refuses.slug]
+    assert lost["status"] == "not_accepted"
+    assert kinds(lost) == ["scheduled", "invitation_sent", "not_accepted"]
+
+    stopped = journeys[replier.slug]
+    assert stopped["status"] == "replied"
+    assert kinds(stopped) == [
+        "scheduled",
+        "invitation_sent",
+        "invitation_accepted",
+        "message_sent",
+        "message_sent",
+        "reply_received",
+    ]
+    [reply] = events_of(stopped, "reply_received")
+    assert reply["details"]["source"] == "webhook"
+    assert reply["details"]["text"] == replier.reply_text
+
+    log = stack.log()
+    assert Counter(e["kind"] for e in log) == {"invitation": 3, "message": 5 + 2}
+    stack.assert_no_action_twice()
+
+    # Replaying what the fake delivered, or posting garbage, changes nothing either.
+    before = (stack.by_slug(campaign_id), stack.account(account_id), len(stack.deliveries()))
+    [delivered] = [d for d in stack.deliveries("message_received") if d.outcome == "processed"]
+    replayed = stack.post_webhook(delivered.payload.encode())
+    assert (replayed.status_code, replayed.json()["outcome"]) == (200, "duplicate")
+    again = stack.post_webhook(late.payload.encode())
+    assert (again.status_code, again.json()["outcome"]) == (200, "ignored")
+    assert stack.post_webhook(b'{"event": "message_received", ').status_code == 400
+    unusable = json.loads(forged_reply(stack, account, replier, "forged-2"))
+    del unusable["sender"]
+    assert stack.post_webhook(json.dumps(unusable).encode()).status_code == 422
+    assert stack.post_webhook(forged_reply(stack, account, replier, "x"), secret="").status_code == 401
+    after = (stack.by_slug(campaign_id), stack.account(account_id), len(stack.deliveries()))
+    assert after[:2] == before[:2]
+    assert after[2] == before[2] + 4  # the four authenticated ones are kept, as such
+    assert [d.outcome for d in stack.deliveries()[-4:]] == [
+        "duplicate",
+        "ignored",
+        "rejected",
+        "rejected",
+    ]
+
+
+def test_follow_up_1_goes_out_on_the_new_relation_webhook_before_day_2(
+    start_stack: Callable[..., Stack],
+) -> None:
+    stack = start_stack()  # new_relation webhooks as soon as the fake sees the acceptance
+    [person] = stack.people(1, accepts_silently_within((4, 20)))
+    account_id = stack.create_account()
+    campaign_id = stack.create_campaign(
+        account_id, [person], sequence={"follow_up_on_acceptance": True}
+    )
+    stack.launch(campaign_id)
+
+    [journey] = wait_until(
+        lambda: [j for j in stack.journeys(campaign_id) if j["follow_ups_sent"] >= 1],
+        what="follow-up 1",
+    )
+    detail = stack.journey(journey["id"])
+    invited = events_of(detail, "invitation_sent")[0]["at"]
+    [accepted] = events_of(detail, "invitation_accepted")
+    assert accepted["details"]["seen_by"] == "new_relation webhook"
+    [sent] = events_of(detail, "message_sent")
+    assert sent["details"]["follow_up"] == 1
+    assert days_between(sent["at"], accepted["at"]) < 0.25, "right after the webhook"
+    assert days_between(sent["at"], invited) < 2, "before the day-2 check"
+
+    # The day-2 check it replaced comes and goes without a second follow-up 1.
+    wait_until(lambda: days_between(stack.sim_now(), invited) > 2.5, what="day 2.5")
+    assert kinds(stack.journey(journey["id"])) == [
+        "scheduled",
+        "invitation_sent",
+        "invitation_accepted",
+        "message_sent",
+    ]
+    assert Counter(e["kind"] for e in stack.log()) == {"invitation": 1, "message": 1}
+    stack.assert_no_action_twice()
