@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
@@ -37,8 +38,10 @@ console = Console()
 def _settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except Exception as exc:  # pydantic's ValidationError, with the variable that is wrong
-        console.print(f"[red]Invalid configuration:[/red] {exc}")
+    except ValidationError as exc:
+        console.print("[red]Invalid configuration (OUTREACH_* variables or .env):[/red]")
+        for error in exc.errors():
+            console.print(f"  - {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
         raise typer.Exit(2) from exc
 
 
@@ -129,6 +132,15 @@ def _database() -> Iterator[tuple[Session, datetime]]:
         engine.dispose()
 
 
+def _invalid(exc: ValidationError) -> NoReturn:
+    """Print what is wrong with the input, one line per field, and exit 2."""
+    console.print("[red]Invalid input:[/red]")
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        console.print(f"  - {where}: {error['msg']}")
+    raise typer.Exit(2)
+
+
 def _fail(exc: OutreachError) -> None:
     console.print(f"[red]{exc.message}[/red]")
     for detail in exc.details or []:
@@ -140,14 +152,11 @@ def _fail(exc: OutreachError) -> None:
 def accounts_create(
     name: str,
     timezone: Annotated[str, typer.Option()] = "UTC",
-    provider: Annotated[str, typer.Option(help="sandbox or unipile")] = "sandbox",
     external_id: Annotated[str | None, typer.Option(help="Unipile account id")] = None,
     daily_invites: Annotated[int, typer.Option()] = 25,
     weekly_invites: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """Add a sender account."""
-    from pydantic import ValidationError
-
     from outreach.accounts.schemas import AccountCreate
     from outreach.accounts.service import create_account
 
@@ -155,16 +164,15 @@ def accounts_create(
         data = AccountCreate(
             name=name,
             timezone=timezone,
-            provider=provider,
             external_id=external_id,
             daily_invite_cap=daily_invites,
             weekly_invite_cap=weekly_invites,
         )
     except ValidationError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        _invalid(exc)
     with _database() as (session, now):
-        account = create_account(session, data, now=now)
+        driven_by = _settings().linkedin_provider
+        account = create_account(session, data, now=now, driven_by=driven_by)
     console.print(f"account [bold]{account.id}[/bold] created ({account.external_id})")
 
 
@@ -189,8 +197,6 @@ def campaigns_create(
     ] = None,
 ) -> None:
     """Create a draft campaign (default sequence unless --spec says otherwise)."""
-    from pydantic import ValidationError
-
     from outreach.campaigns.schemas import CampaignCreate
     from outreach.campaigns.service import create_campaign
 
@@ -198,8 +204,7 @@ def campaigns_create(
     try:
         data = CampaignCreate(name=name, account_id=account_id, **extra)
     except ValidationError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        _invalid(exc)
     with _database() as (session, now):
         campaign = create_campaign(session, data, now=now)
     console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from outreach.linkedin.people import Person
 from tests.e2e.conftest import (
@@ -32,13 +32,12 @@ LATE_HOURS = 40.0
 
 
 def replies_after_follow_up_2(p: Person) -> bool:
-    return (
-        accepts_silently_within((20, 40))(p.__class__(**{**p.__dict__, "replies_after": None}))
-        and p.replies_after == 2
-    )
+    """Accepts 20-40 h after the invitation (seen by the check), answers follow-up 2."""
+    late = timedelta(hours=20) <= p.accept_delay <= timedelta(hours=40)
+    return p.accepts and not p.already_connected and late and p.replies_after == 2
 
 
-def forged_reply(stack: Stack, account: str, person: Person, message_id: str) -> bytes:
+def forged_reply(account: str, person: Person, message_id: str) -> bytes:
     """A ``message_received`` shaped like the fake's own, claiming ``person`` replied."""
     return json.dumps(
         {
@@ -47,7 +46,7 @@ def forged_reply(stack: Stack, account: str, person: Person, message_id: str) ->
             "account_type": "LINKEDIN",
             "message_id": message_id,
             "message": "Stop writing to me",
-            "timestamp": datetime.now().isoformat(),
+            "timestamp": "2026-01-01T00:00:00.000Z",
             "sender": {"attendee_provider_id": person.provider_id, "attendee_name": "Forger"},
             "is_sender": False,
         }
@@ -77,7 +76,7 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
         ),
         what="follow-up 1 to the silent prospect",
     )
-    forged = forged_reply(stack, account, silent, "forged-1")
+    forged = forged_reply(account, silent, "forged-1")
     assert stack.post_webhook(forged, secret=None).status_code == 401
     assert stack.post_webhook(forged, secret="not-the-secret").status_code == 401
 
@@ -142,10 +141,10 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
     again = stack.post_webhook(late.payload.encode())
     assert (again.status_code, again.json()["outcome"]) == (200, "ignored")
     assert stack.post_webhook(b'{"event": "message_received", ').status_code == 400
-    unusable = json.loads(forged_reply(stack, account, replier, "forged-2"))
+    unusable = json.loads(forged_reply(account, replier, "forged-2"))
     del unusable["sender"]
     assert stack.post_webhook(json.dumps(unusable).encode()).status_code == 422
-    assert stack.post_webhook(forged_reply(stack, account, replier, "x"), secret="").status_code == 401
+    assert stack.post_webhook(forged_reply(account, replier, "x"), secret="").status_code == 401
     after = (stack.by_slug(campaign_id), stack.account(account_id), len(stack.deliveries()))
     assert after[:2] == before[:2]
     assert after[2] == before[2] + 4  # the four authenticated ones are kept, as such

@@ -13,7 +13,9 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class AccountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    provider: Literal["sandbox", "unipile"] = "sandbox"
+    provider: Literal["sandbox", "unipile"] | None = Field(
+        default=None, description="Defaults to the provider this server drives LinkedIn with."
+    )
     external_id: str | None = Field(
         default=None, description="Unipile account id; generated for sandbox accounts."
     )
@@ -51,8 +53,6 @@ class AccountCreate(BaseModel):
             raise ValueError("work_start must be before work_end")
         if self.invite_gap_min_minutes > self.invite_gap_max_minutes:
             raise ValueError("invite_gap_min_minutes must not exceed invite_gap_max_minutes")
-        if self.provider == "unipile" and not self.external_id:
-            raise ValueError("a unipile account needs its Unipile account id (external_id)")
         return self
 
     def day_numbers(self) -> str:

@@ -9,18 +9,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.accounts.schemas import AccountCreate
-from outreach.errors import Conflict, NotFound
+from outreach.errors import Conflict, InvalidInput, NotFound
 from outreach.models import Account, AccountStatus
 
 
-def create_account(session: Session, data: AccountCreate, *, now: datetime) -> Account:
+def create_account(
+    session: Session, data: AccountCreate, *, now: datetime, driven_by: str = "sandbox"
+) -> Account:
+    """Add a sender. ``driven_by`` is the provider this server talks to LinkedIn through."""
+    provider = data.provider or driven_by
+    if provider != driven_by:
+        raise InvalidInput(
+            f"this server drives LinkedIn through {driven_by} (OUTREACH_LINKEDIN_PROVIDER); "
+            f"it cannot run a {provider} account"
+        )
+    if provider == "unipile" and not data.external_id:
+        raise InvalidInput("a unipile account needs its Unipile account id (external_id)")
     external_id = data.external_id or f"sandbox-{uuid.uuid4().hex[:10]}"
     taken = session.execute(sa.select(Account.id).where(Account.external_id == external_id)).first()
     if taken:
         raise Conflict(f"an account with external id {external_id!r} already exists")
     account = Account(
         name=data.name,
-        provider=data.provider,
+        provider=provider,
         external_id=external_id,
         timezone=data.timezone,
         work_start=data.work_start,

@@ -42,7 +42,7 @@ class WorkingHours:
         return opens, closes
 
     def local_day(self, at: datetime) -> date:
-        return at.astimezone(UTC).date()
+        return at.astimezone(self.zone).date()
 
     def week(self, at: datetime) -> Week:
         year, week, _ = self.local_day(at).isocalendar()

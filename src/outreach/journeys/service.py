@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.errors import NotFound
+from outreach.errors import Conflict, NotFound
 from outreach.journeys.schemas import EventOut, JourneyDetail, JourneyOut
-from outreach.models import Journey, JourneyEvent, JourneyStatus
+from outreach.models import Account, Journey, JourneyEvent, JourneyStatus
 
 
 def to_out(journey: Journey) -> JourneyOut:
@@ -78,3 +79,21 @@ def troubled_journeys(session: Session, *, limit: int = 500) -> list[JourneyOut]
         .limit(limit)
     )
     return [to_out(j) for j in session.execute(query).unique().scalars()]
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    account: str  # the sender's external id
+    provider_id: str
+
+
+def reply_target(session: Session, journey_id: int) -> ReplyTarget:
+    """Who would reply on this journey: its sender and its prospect's LinkedIn id."""
+    journey = session.get(Journey, journey_id)
+    if journey is None:
+        raise NotFound(f"no journey {journey_id}")
+    if journey.prospect.provider_id is None:
+        raise Conflict("the prospect has not been reached yet: nothing to reply to")
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    return ReplyTarget(account.external_id, journey.prospect.provider_id)

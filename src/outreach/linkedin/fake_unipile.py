@@ -13,8 +13,9 @@ from the ``clock_state`` row of their database. Under a compressed clock two dif
 anchors disagree by days (the anchors' real-time difference times the scale), so the
 fake serves from the app's own database by default (``OUTREACH_DATABASE_URL``) at the
 app's time scale: its ``sandbox_*`` tables sit beside the app's tables, apart from the
-journeys, and both sides read the same anchor. Start the fake with the same scale as
-the app: a different scale re-anchors the shared clock under the running app.
+journeys, and both sides read the same anchor: the fake follows a clock it finds
+stored, and never re-anchors it under the running app. (Each side keeps the clock it
+read at start: restart the fake after restarting the app with another time scale.)
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from outreach.linkedin.fake_unipile_webhooks import (
 from outreach.linkedin.provider import ProviderError, TransientError
 from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
 from outreach.migrations import upgrade
+from outreach.models import ClockState
 
 DEFAULT_ACCOUNT_ID = "sandbox-account-1"
 DEFAULT_API_KEY = "sandbox-key"
@@ -196,6 +198,8 @@ def open_simulator(
     The database is brought to the app's schema (the app's migrations), so it may be the
     app's own database, opened before or after the app: then both share one clock. A
     database made by an older fake (simulator tables, no migrations) is kept as it is.
+    A clock already stored is followed as it is, whatever ``time_scale`` says (which only
+    sets up a new clock): re-anchoring it would move the clock under a running app.
     """
     engine = create_engine(database_url)
     tables = set(sa.inspect(engine).get_table_names())
@@ -204,7 +208,10 @@ def open_simulator(
     else:
         upgrade(engine)
     factory = make_sessionmaker(engine)
-    return Simulator(factory, load_clock(factory, time_scale).now, behaviour)
+    with factory() as session:
+        stored = session.execute(sa.select(sa.func.count()).select_from(ClockState)).scalar_one()
+    clock = load_clock(factory, None if stored else time_scale)
+    return Simulator(factory, clock.now, behaviour)
 
 
 def serve(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from outreach.campaigns.sequence import SequenceSpec, follow_up
+from outreach.campaigns.sequence import NextStep, SequenceSpec, Stage, StageRef
 from outreach.journeys.repository import (
     PROVIDER_PAUSE,
     Scheduled,
@@ -124,7 +124,8 @@ def record_acceptance(
         assert campaign is not None and journey.invited_at is not None
         spec = SequenceSpec.model_validate(campaign.sequence)
         if spec.follow_up_on_acceptance and not journey.held:
-            step = follow_up(spec, 1, invited_at=journey.invited_at, now=now)
+            # As soon as the acceptance is seen, not on follow-up 1's day of the sequence.
+            step = NextStep(StageRef(Stage.FOLLOW_UP, 1), now)
             if (nxt := apply_next(session, journey, step, now=now)) is not None:
                 scheduled.append(nxt)
     return ("processed" if journeys else "no_journey"), scheduled

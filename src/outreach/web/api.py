@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from outreach.accounts import service as accounts
 from outreach.accounts.schemas import AccountCreate, AccountOut
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary, LaunchRequest
-from outreach.errors import InvalidInput
+from outreach.errors import Conflict, InvalidInput
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
 from outreach.prospects.importer import parse_csv
@@ -39,7 +39,8 @@ def health(rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
 def create_account(
     data: AccountCreate, rt: Runtime = Depends(get_runtime), session: Session = Depends(get_session)
 ) -> Any:
-    return accounts.create_account(session, data, now=rt.clock.now())
+    driven_by = rt.settings.linkedin_provider
+    return accounts.create_account(session, data, now=rt.clock.now(), driven_by=driven_by)
 
 
 @router.get("/accounts", response_model=list[AccountOut], tags=["accounts"])
@@ -162,5 +163,18 @@ def get_journey(journey_id: int, session: Session = Depends(get_session)) -> Any
     return journeys.journey_detail(session, journey_id)
 
 
-def _validation_details(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+class SandboxReply(BaseModel):
+    text: str | None = Field(default=None, max_length=8000, description="Default: a typical reply.")
+
+
+@router.post("/sandbox/journeys/{journey_id}/reply", status_code=202, tags=["sandbox"])
+def sandbox_reply(
+    journey_id: int, body: SandboxReply, rt: Runtime = Depends(get_runtime)
+) -> dict[str, str]:
+    """Make the simulated prospect reply now; the sandbox delivers it like a webhook would."""
+    if rt.simulator is None:
+        raise Conflict("replies can only be simulated when the sandbox drives LinkedIn")
+    with rt.sessions() as session:
+        target = journeys.reply_target(session, journey_id)
+    message_id = rt.simulator.reply(target.account, target.provider_id, body.text)
+    return {"message_id": message_id}

@@ -277,7 +277,9 @@ def setup_account(
     try:
         data = _parse(AccountCreate, values | {"name": name.strip(), "provider": "sandbox"})
         with rt.sessions.begin() as session:
-            account = accounts.create_account(session, data, now=rt.clock.now())
+            account = accounts.create_account(
+                session, data, now=rt.clock.now(), driven_by=rt.settings.linkedin_provider
+            )
     except OutreachError as exc:
         return _setup_error(request, rt, "account", exc, values)
     setup = {"form": "account", "ok": f"Sandbox account “{account.name}” created."}

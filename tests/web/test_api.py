@@ -1,0 +1,139 @@
+"""The JSON API over real HTTP: auth, bad input, import, launch, pause/resume, a reply."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from outreach.config import Settings
+from outreach.web.app import create_app
+from tests.contract.validation import serve
+from tests.engine.helpers import wait_until
+
+KEY = "test-api-key-" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[httpx.Client]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        api_key=KEY,
+        time_scale=172_800,
+        sandbox_error_rate=0,
+        executor_id=f"api-{uuid.uuid4().hex[:8]}",
+    )
+    with (
+        serve(create_app(settings), lifespan="on") as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as c,
+    ):
+        yield c
+
+
+def test_the_api_needs_the_key(api: httpx.Client) -> None:
+    anonymous = httpx.get(str(api.base_url.join("/api/campaigns")))
+    assert anonymous.status_code == 401
+    wrong = httpx.get(
+        str(api.base_url.join("/api/campaigns")), headers={"Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 401
+    assert KEY not in wrong.text
+    assert api.get("/api/campaigns").json() == []
+
+
+def _account(api: httpx.Client) -> int:
+    made = api.post("/api/accounts", json={"name": "Me", "timezone": "Europe/Paris"})
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def test_bad_input_gets_a_clear_error_and_changes_nothing(api: httpx.Client) -> None:
+    bad_zone = api.post("/api/accounts", json={"name": "Me", "timezone": "Mars/Olympus"})
+    assert bad_zone.status_code == 422
+    assert "unknown time zone" in bad_zone.text
+    assert api.get("/api/accounts").json() == []
+    unipile = api.post(
+        "/api/accounts", json={"name": "U", "provider": "unipile", "external_id": "x"}
+    )
+    assert unipile.status_code == 422
+    assert "drives LinkedIn through sandbox" in unipile.json()["message"]
+
+    account_id = _account(api)
+    broken = api.post(
+        "/api/campaigns",
+        json={"name": "Q4", "account_id": account_id, "templates": {"invitation_note": "Hi {{ x"}},
+    )
+    assert broken.status_code == 422
+    assert any("invitation_note" in d for d in broken.json()["details"])
+    too_long = api.post(
+        "/api/campaigns",
+        json={"name": "Q4", "account_id": account_id, "templates": {"invitation_note": "x" * 301}},
+    )
+    assert too_long.status_code == 422
+    assert "300" in str(too_long.json()["details"])
+    assert api.get("/api/campaigns").json() == []
+    assert api.get("/api/campaigns/999").status_code == 404
+    assert api.post("/api/campaigns/linkedin/execute", json={"campaign_id": "x"}).status_code == 422
+
+
+def test_import_launch_pause_resume_and_a_reply(api: httpx.Client) -> None:
+    account_id = _account(api)
+    campaign = api.post("/api/campaigns", json={"name": "Q4", "account_id": account_id}).json()
+    cid = campaign["id"]
+    assert campaign["status"] == "draft"
+
+    csv = (
+        "First Name;Last Name;LinkedIn URL;Company\n"
+        "Ada;Lovelace;https://www.linkedin.com/in/api-ada/;Engines\n"
+        "Bad;Row;https://example.com/in/nope;Nowhere\n"
+        "Alan;Turing;linkedin.com/in/api-alan;Bletchley\n"
+    )
+    imported = api.post(
+        f"/api/campaigns/{cid}/prospects", content=csv, headers={"content-type": "text/csv"}
+    ).json()
+    assert imported["imported"] == 2
+    assert [e["row"] for e in imported["errors"]] == [2]
+    as_json = api.post(
+        f"/api/campaigns/{cid}/prospects",
+        json=[{"public_identifier": "api-grace", "first_name": "Grace"}, {"first_name": "nobody"}],
+    ).json()
+    assert as_json["imported"] == 1
+    assert as_json["errors"][0]["row"] == 2
+    again = api.post(f"/api/campaigns/{cid}/prospects", json=[{"public_identifier": "api-grace"}])
+    assert again.json()["duplicates"] == 1
+
+    launched = api.post("/api/campaigns/linkedin/execute", json={"campaign_id": cid})
+    assert launched.status_code == 202
+    assert launched.json()["status"] == "active"
+    summary = wait_until(
+        lambda: (s := api.get(f"/api/campaigns/{cid}").json())["pending_prospects"] == 0 and s,
+        what="journeys for every prospect",
+    )
+    assert sum(summary["journeys"].values()) == 3
+
+    assert api.post(f"/api/campaigns/{cid}/resume").status_code == 409
+    assert api.post(f"/api/campaigns/{cid}/pause").json()["status"] == "paused"
+    assert api.post("/api/campaigns/linkedin/execute", json={"campaign_id": cid}).status_code == 409
+    assert api.post(f"/api/campaigns/{cid}/resume").status_code == 202
+
+    assert api.get(f"/api/campaigns/{cid}/journeys", params={"status": "bogus"}).status_code == 422
+    first = api.get(f"/api/campaigns/{cid}/journeys").json()[0]
+    wait_until(
+        lambda: api.get(f"/api/journeys/{first['id']}").json()["invited_at"],
+        what="the first invitation",
+    )
+    reply = api.post(
+        f"/api/sandbox/journeys/{first['id']}/reply", json={"text": "Sure, let's talk"}
+    )
+    assert reply.status_code == 202
+    journey = wait_until(
+        lambda: (j := api.get(f"/api/journeys/{first['id']}").json())["status"] == "replied" and j,
+        what="the reply to stop the journey",
+    )
+    kinds = [e["kind"] for e in journey["events"]]
+    assert kinds[-1] == "reply_received"
+    assert journey["events"][-1]["details"]["text"] == "Sure, let's talk"
+    assert journey["next_run_at"] is None
