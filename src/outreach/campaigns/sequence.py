@@ -12,7 +12,7 @@ import functools
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
@@ -46,7 +46,10 @@ class SequenceSpec(BaseModel):
     """Every number of the default campaign, changeable per campaign."""
 
     acceptance_check_days: float = Field(default=2, gt=0, le=60)
-    follow_up_days: list[float] = Field(default_factory=lambda: [2.0, 7.0, 14.0, 19.0, 26.0])
+    # Bounded so a typo cannot save a campaign whose journeys overflow a date later.
+    follow_up_days: list[Annotated[float, Field(ge=0, le=365)]] = Field(
+        default_factory=lambda: [2.0, 7.0, 14.0, 19.0, 26.0]
+    )
     follow_up_on_acceptance: bool = Field(
         default=False, description="Send follow-up 1 as soon as acceptance is seen."
     )
@@ -87,6 +90,9 @@ def render(source: str, variables: dict[str, Any]) -> str:
         return _compiled(source).render(**variables).strip()
     except TemplateError as exc:
         raise TemplateProblem(str(exc.message or exc)) from exc
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        # Python errors inside the template ({{ 1 / 0 }}, a range over the sandbox's cap).
+        raise TemplateProblem(str(exc)) from exc
 
 
 SAMPLE_PROSPECT = {

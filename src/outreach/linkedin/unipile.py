@@ -1,22 +1,19 @@
 """Unipile's v1 REST API behind the ``LinkedInProvider`` port.
 
-Every answer is read by meaning: the error slug in Unipile's body (``errors/<slug>``)
-picks the exception class through ``ERROR_TABLE``, the HTTP status only when the slug is
-unknown. Transient failures are retried with exponential backoff and jitter, honouring
-``Retry-After``. A POST that performs an action (invite, message) is never re-sent after
-an ambiguous failure: it raises ``OutcomeUnknown`` and the engine checks the provider's
-state before acting again, so no action is ever done twice.
+Every answer is read by meaning (``unipile_errors``: the error slug first, the HTTP
+status only when the slug is unknown). Transient failures are retried with exponential
+backoff and jitter, honouring ``Retry-After``. A POST that performs an action (invite,
+message) is never re-sent after an ambiguous failure: it raises ``OutcomeUnknown`` and
+the engine checks the provider's state before acting again, so no action is done twice.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -27,101 +24,37 @@ from tenacity.wait import wait_exponential_jitter
 
 from outreach.config import Settings
 from outreach.linkedin.provider import (
-    AccountError,
     AccountState,
     ChatMessage,
     Connection,
     Profile,
     ProviderError,
-    RecipientError,
     SentInvitation,
     SentMessage,
     TransientError,
 )
+from outreach.linkedin.unipile_errors import (
+    AlreadyDone,
+    ConfigurationError,
+    Kind,
+    OutcomeUnknown,
+    error_for,
+)
+from outreach.linkedin.unipile_webhooks import WEBHOOK_EVENTS, register_webhooks
+
+__all__ = [
+    "WEBHOOK_EVENTS",
+    "AlreadyDone",
+    "ConfigurationError",
+    "OutcomeUnknown",
+    "UnipileProvider",
+    "register_webhooks",
+]
 
 logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 100  # the largest page every list endpoint we use accepts
 
-
-class ConfigurationError(ProviderError):
-    """Our own setup is wrong (bad API key or DSN): nothing works until a person fixes it."""
-
-
-class OutcomeUnknown(TransientError):
-    """An action request failed after it may have reached Unipile; it was not re-sent.
-
-    Check the provider's state (sent invitations, chat messages) before trying again.
-    """
-
-
-class AlreadyDone(ProviderError):
-    """Unipile says the action was already performed (e.g. already invited or connected)."""
-
-
-class Kind(enum.Enum):
-    """What an error means for the caller; each kind maps to one exception class."""
-
-    TRANSIENT = "transient"
-    ACCOUNT = "account"
-    ACCOUNT_LIMIT = "account_limit"  # lifts by itself: back off until tomorrow
-    RECIPIENT = "recipient"
-    ALREADY_DONE = "already_done"
-    NOT_FOUND = "not_found"  # each call says what a 404 means for it
-    CONFIGURATION = "configuration"
-    REJECTED = "rejected"  # the request as sent was refused; retrying cannot help
-
-
-# Unipile's error slugs (spec section "errors", unipile-api.md §5), grouped by HTTP status.
-# Slugs absent here fall back to their status (see ``_kind_of``).
-ERROR_TABLE: dict[str, Kind] = {
-    # 401
-    "missing_credentials": Kind.CONFIGURATION,  # also a wrong or revoked API key
-    "disconnected_account": Kind.ACCOUNT,
-    "expired_credentials": Kind.ACCOUNT,
-    "invalid_credentials": Kind.ACCOUNT,
-    "checkpoint_error": Kind.ACCOUNT,
-    "multiple_sessions": Kind.ACCOUNT,
-    "disconnected_feature": Kind.ACCOUNT,
-    # 403
-    "account_restricted": Kind.ACCOUNT,
-    "feature_not_subscribed": Kind.ACCOUNT,
-    "subscription_required": Kind.ACCOUNT,
-    # 404
-    "resource_not_found": Kind.NOT_FOUND,
-    "invalid_resource_identifier": Kind.NOT_FOUND,
-    # 422, account
-    "invalid_account": Kind.ACCOUNT,
-    "account_configuration_error": Kind.ACCOUNT,
-    "cannot_resend_yet": Kind.ACCOUNT_LIMIT,
-    "cannot_resend_within_24hrs": Kind.ACCOUNT_LIMIT,
-    "limit_exceeded": Kind.ACCOUNT_LIMIT,
-    "insufficient_credits": Kind.ACCOUNT_LIMIT,
-    # 422, prospect
-    "invalid_recipient": Kind.RECIPIENT,
-    "no_connection_with_recipient": Kind.RECIPIENT,
-    "blocked_recipient": Kind.RECIPIENT,
-    "not_allowed_inmail": Kind.RECIPIENT,
-    "user_unreachable": Kind.RECIPIENT,
-    "cannot_invite_attendee": Kind.RECIPIENT,
-    "recipient_rejected": Kind.RECIPIENT,
-    # 422, done before (``already_connected`` is seen in newer clients, not in the spec)
-    "already_invited_recently": Kind.ALREADY_DONE,
-    "action_already_performed": Kind.ALREADY_DONE,
-    "already_connected": Kind.ALREADY_DONE,
-    # 422 / 429 / 5xx, try again later
-    "provider_unreachable": Kind.TRANSIENT,
-    "realtime_client_not_initialized": Kind.TRANSIENT,
-    "too_many_requests": Kind.TRANSIENT,
-    "unexpected_error": Kind.TRANSIENT,
-    "provider_error": Kind.TRANSIENT,
-    "no_client_session": Kind.TRANSIENT,
-    "network_down": Kind.TRANSIENT,
-    "service_unavailable": Kind.TRANSIENT,
-    "request_timeout": Kind.TRANSIENT,
-    # 501
-    "feature_not_implemented": Kind.REJECTED,
-}
 
 # Failures after which a request surely did not reach Unipile: safe to re-send a POST.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -139,19 +72,6 @@ _SOURCE_STATES: dict[str, AccountState] = {
 }
 
 _PROFILE_URL = re.compile(r"linkedin\.com/in/([^/?#\s]+)", re.IGNORECASE)
-
-
-def _kind_of(status: int, slug: str | None) -> Kind:
-    """The meaning of an error answer: its slug first, its HTTP status otherwise."""
-    if slug in ERROR_TABLE:
-        return ERROR_TABLE[slug]
-    if status in (401, 403):
-        return Kind.ACCOUNT
-    if status == 404:
-        return Kind.NOT_FOUND
-    if status in (408, 429) or (status >= 500 and status != 501):
-        return Kind.TRANSIENT
-    return Kind.REJECTED
 
 
 def profile_identifier(identifier: str) -> str:
@@ -178,42 +98,12 @@ def format_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _base_url(dsn: str) -> str:
     """``{DSN}/api/v1/`` from a DSN given with or without scheme (https by default)."""
     value = dsn.strip().rstrip("/")
     if "://" not in value:
         value = f"https://{value}"
     return value.removesuffix("/api/v1") + "/api/v1/"
-
-
-def _error_body(response: httpx.Response) -> tuple[str | None, str]:
-    """The slug and a short human text from an error answer (which may not be JSON)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.reason_phrase
-    if not isinstance(body, dict):
-        return None, response.reason_phrase
-    raw_type = body.get("type")
-    slug = raw_type.removeprefix("errors/") if isinstance(raw_type, str) else None
-    text = " — ".join(str(body[key]) for key in ("title", "detail") if body.get(key))
-    return slug, text[:300] or response.reason_phrase
 
 
 def _form(fields: Mapping[str, str | list[str]]) -> list[tuple[str, tuple[None, bytes]]]:
@@ -435,7 +325,7 @@ class UnipileProvider:
             raise OutcomeUnknown(message) from exc
         if response.is_success:
             return _json_object(response, where)
-        raise _error(response, where, idempotent=idempotent, on_404=on_404)
+        raise error_for(response, where, idempotent=idempotent, on_404=on_404)
 
     def _may_retry(self, exc: BaseException) -> bool:
         """Retry transient failures only, and only when waiting stays within ``max_wait``."""
@@ -449,32 +339,6 @@ class UnipileProvider:
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             return exc.retry_after
         return self._backoff(state)
-
-
-def _error(
-    response: httpx.Response, where: str, *, idempotent: bool, on_404: Kind
-) -> ProviderError:
-    """The exception for an error answer, chosen through ``ERROR_TABLE``."""
-    slug, text = _error_body(response)
-    kind = _kind_of(response.status_code, slug)
-    if kind is Kind.NOT_FOUND:
-        kind = on_404
-    message = f"{where} -> {response.status_code} {slug or ''}: {text}".replace(" :", ":")
-    if kind is Kind.TRANSIENT:
-        retry_after = _retry_after(response)
-        if idempotent or response.status_code == 429:  # a 429 was not performed
-            return TransientError(message, code=slug, retry_after=retry_after)
-        return OutcomeUnknown(message, code=slug, retry_after=retry_after)
-    if kind is Kind.ACCOUNT:
-        return AccountError(message, code=slug)
-    if kind is Kind.ACCOUNT_LIMIT:
-        return AccountError(message, code=slug, until_tomorrow=True)
-    exception_class = {
-        Kind.RECIPIENT: RecipientError,
-        Kind.ALREADY_DONE: AlreadyDone,
-        Kind.CONFIGURATION: ConfigurationError,
-    }.get(kind, ProviderError)
-    return exception_class(message, code=slug)
 
 
 def _json_object(response: httpx.Response, where: str) -> dict[str, Any]:
@@ -549,66 +413,3 @@ def _message(item: Mapping[str, Any]) -> ChatMessage | None:
 
 # Every account status event: the service decides which ones matter (Unipile's default
 # leaves out OK, CONNECTING and STOPPED, and OK is how we learn a reconnection).
-WEBHOOK_EVENTS: dict[str, list[str]] = {
-    "messaging": ["message_received"],
-    "users": ["new_relation"],
-    "account_status": [
-        "ok",
-        "connecting",
-        "error",
-        "credentials",
-        "permissions",
-        "stopped",
-        "deleted",
-        "reconnected",
-        "creation_success",
-        "creation_fail",
-        "sync_success",
-    ],
-}
-
-
-def _webhook_source(webhook: Mapping[str, Any]) -> str | None:
-    """The source of a listed webhook: its ``source``, else inferred from events or our name.
-
-    The spec's ``Webhook`` object has no ``source`` field, so events tell it apart.
-    """
-    source = webhook.get("source")
-    if isinstance(source, str):
-        return source
-    events = set(webhook.get("events") or [])
-    for candidate, candidate_events in WEBHOOK_EVENTS.items():
-        if events & set(candidate_events) or webhook.get("name") == f"outreach-{candidate}":
-            return candidate
-    return None
-
-
-def register_webhooks(client: UnipileProvider, request_url: str, secret: str) -> list[str]:
-    """Register our three webhooks at ``request_url``; return the ids of those created now.
-
-    Idempotent: a webhook with the same URL and source is left as it is.
-    """
-    if not secret:
-        raise ConfigurationError("a webhook secret is required (OUTREACH_WEBHOOK_SECRET)")
-    existing = {
-        (webhook.get("request_url"), _webhook_source(webhook)) for webhook in client.list_webhooks()
-    }
-    headers = [
-        {"key": "Content-Type", "value": "application/json"},
-        {"key": "Unipile-Auth", "value": secret},
-    ]
-    created: list[str] = []
-    for source, events in WEBHOOK_EVENTS.items():
-        if (request_url, source) in existing:
-            continue
-        body = {
-            "request_url": request_url,
-            "source": source,
-            "name": f"outreach-{source}",
-            "format": "json",
-            "enabled": True,
-            "events": events,
-            "headers": headers,
-        }
-        created.append(client.create_webhook(body))
-    return created
