@@ -1,0 +1,93 @@
+"""The ``outreach`` command as a user runs it: a real process on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def outreach(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "OUTREACH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "OUTREACH_EXECUTOR_ID": "cli-test",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "outreach", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_campaign_commands(tmp_path: Path) -> None:
+    made = outreach(tmp_path, "accounts", "create", "Me", "--timezone", "Europe/Paris")
+    assert made.returncode == 0, made.stderr
+    assert "account 1 created" in made.stdout
+    assert outreach(tmp_path, "campaigns", "create", "Q4", "--account-id", "1").returncode == 0
+    (tmp_path / "people.csv").write_text(
+        "First Name;Last Name;LinkedIn URL\n"
+        "Ada;Lovelace;https://www.linkedin.com/in/cli-ada/\n"
+        "Bad;Row;https://example.com/x\n"
+        "Alan;Turing;linkedin.com/in/cli-alan\n"
+    )
+    imported = outreach(tmp_path, "campaigns", "import", "1", "people.csv")
+    assert imported.returncode == 1, "a bad row makes the import say so"
+    assert "imported 2" in imported.stdout
+    assert "row 2" in imported.stdout and "not a LinkedIn URL" in imported.stdout
+
+    launched = outreach(tmp_path, "campaigns", "launch", "1")
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    assert "2 journeys scheduled" in launched.stdout
+    assert "0 journeys scheduled" in outreach(tmp_path, "campaigns", "launch", "1").stdout
+
+    status = outreach(tmp_path, "campaigns", "status", "1").stdout
+    assert "scheduled" in status and "active" in status
+    assert outreach(tmp_path, "campaigns", "pause", "1").returncode == 0
+    assert "paused" in outreach(tmp_path, "campaigns", "status", "1").stdout
+    assert outreach(tmp_path, "campaigns", "resume", "1").returncode == 0
+
+
+def test_bad_input_is_reported_not_raised(tmp_path: Path) -> None:
+    zone = outreach(tmp_path, "accounts", "create", "Me", "--timezone", "Mars/Olympus")
+    assert zone.returncode == 2
+    assert "timezone: Value error, unknown time zone" in zone.stdout
+    missing = outreach(tmp_path, "campaigns", "launch", "42")
+    assert missing.returncode == 1
+    assert "no campaign 42" in missing.stdout
+    assert "Traceback" not in missing.stdout + missing.stderr
+    env_error = subprocess.run(
+        [sys.executable, "-m", "outreach", "campaigns", "list"],
+        env=os.environ | {"OUTREACH_TIME_SCALE": "-3"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert env_error.returncode == 2
+    assert "time_scale" in env_error.stdout
+
+
+@pytest.mark.parametrize("prospects", [8])
+def test_demo_runs_the_whole_sequence_and_its_summary_matches(
+    tmp_path: Path, prospects: int
+) -> None:
+    demo = outreach(
+        tmp_path,
+        "demo",
+        "--prospects",
+        str(prospects),
+        "--time-scale",
+        "172800",
+        "--database",
+        f"sqlite:///{tmp_path / 'demo.db'}",
+        timeout=180,
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "summary matches the journeys' events and the simulator's record" in demo.stdout
+    assert f"{prospects}/{prospects}" in demo.stdout
