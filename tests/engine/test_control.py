@@ -9,6 +9,7 @@ from dbos import DBOS
 
 from outreach.campaigns.service import pause, resume
 from outreach.campaigns.workflows import resume_held, schedule_campaign, sweep
+from outreach.models import Journey
 from tests.engine.helpers import (
     accepts_silently,
     add_people,
@@ -106,3 +107,33 @@ def test_sweep_picks_up_a_prospect_added_after_launch(database_url: str) -> None
             what="the late prospect's invitation",
         )
         assert any(s["schedule_name"] == "outreach-sweep" for s in DBOS.list_schedules())
+
+
+def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> None:
+    with started(engine_settings(database_url)) as rt:
+        person = find_people(rt, 1, accepts_silently)
+        campaign_id = new_campaign(rt, person)
+        launch(rt, campaign_id)
+        journey = wait_until(
+            lambda: [j for j in journeys(rt, campaign_id) if j.stage == "check_acceptance"],
+            what="the invitation",
+        )[0]
+        # As if a crash struck between a transaction that moved the journey on and the
+        # enqueue of its next stage: the journey points at a stage nobody will run.
+        with rt.sessions.begin() as session:
+            lost = session.get(Journey, journey.id)
+            assert lost is not None
+            lost.stage_seq += 1
+            lost.next_run_at = rt.clock.now() - timedelta(days=1)
+        wait_until(
+            lambda: DBOS.list_workflows(
+                workflow_ids=[f"journey-{journey.id}-check_acceptance-{journey.stage_seq}"],
+                status="SUCCESS",
+            ),
+            what="the orphaned stage to be skipped as stale",
+        )
+        assert journeys(rt, campaign_id)[0].follow_ups_sent == 0
+        DBOS.start_workflow(sweep, datetime.now(UTC), None).get_result()
+        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=60, what="the end")
+        assert ended[0].status.value == "completed"
+        assert ended[0].follow_ups_sent == 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from outreach.engine import enqueue_all, tx
 from outreach.journeys import repository as repo
 from outreach.models import Campaign, CampaignStatus
+
+# A due stage normally starts within a queue poll; one simulated hour late means lost.
+OVERDUE_AFTER = timedelta(hours=1)
 
 
 @DBOS.workflow()
@@ -32,6 +35,10 @@ def resume_held(campaign_id: int | None, account_id: int | None) -> int:
     return len(scheduled)
 
 
+def _overdue_stages(session: Session, now: datetime) -> list[repo.Scheduled]:
+    return repo.waiting_stages(session, due_before=now - OVERDUE_AFTER)
+
+
 def _campaigns_with_pending(session: Session, now: datetime) -> list[int]:
     active = session.execute(
         sa.select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE).order_by(Campaign.id)
@@ -41,6 +48,12 @@ def _campaigns_with_pending(session: Session, now: datetime) -> list[int]:
 
 @DBOS.workflow()
 def sweep(scheduled_at: datetime, context: Any) -> None:
-    """Every active campaign with pending prospects gets them scheduled (idempotently)."""
+    """Every active campaign with pending prospects gets them scheduled (idempotently).
+
+    It also re-enqueues stages long overdue: should an enqueue ever have been lost (a
+    crash between a webhook's transaction and its enqueue), the stage's workflow id,
+    derived from the journey, makes this a no-op for every stage that was not.
+    """
     for campaign_id in tx(_campaigns_with_pending):
         schedule_campaign(campaign_id)
+    enqueue_all(tx(_overdue_stages))

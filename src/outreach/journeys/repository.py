@@ -87,6 +87,8 @@ def schedule_stage(
 def apply_next(
     session: Session, journey: Journey, step: NextStep, *, now: datetime
 ) -> Scheduled | None:
+    if journey.status in TERMINAL_STATUSES:  # a reply ended it while this stage ran
+        return None
     if step.stage is None:
         end(session, journey, JourneyStatus(step.end or "completed"), now=now, reason=step.end)
         return None
@@ -270,15 +272,21 @@ def begin_stage(
     )
 
 
-def waiting_stages(session: Session) -> list[Scheduled]:
-    """Every journey's next stage, as it was enqueued (held journeys have none waiting)."""
-    rows = session.execute(
+def waiting_stages(session: Session, due_before: datetime | None = None) -> list[Scheduled]:
+    """Every journey's next stage, as it was enqueued (held journeys have none waiting).
+
+    With ``due_before``, only the stages that should have run by then.
+    """
+    query = (
         sa.select(
             Journey.id, Journey.account_id, Journey.stage, Journey.stage_seq, Journey.next_run_at
         )
         .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.held.is_(False))
         .where(Journey.stage.is_not(None), Journey.next_run_at.is_not(None))
     )
+    if due_before is not None:
+        query = query.where(Journey.next_run_at < due_before)
+    rows = session.execute(query)
     return [
         Scheduled(jid, aid, stage, seq, at)
         for jid, aid, stage, seq, at in rows

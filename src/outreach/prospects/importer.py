@@ -77,6 +77,8 @@ def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
             data[_key(str(name))] = value
     url = data.pop("profile_url", None)
     slug = data.pop("public_identifier", None)
+    if slug:
+        slug = unquote(str(slug))  # decoded, as a profile URL's path is, so both forms match
     if url:
         from_url = slug_from_url(str(url))
         if slug and slug != from_url:
@@ -104,10 +106,15 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
     text = text.lstrip("\ufeff")
     sample = text[:8192]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delimiter, spaced = sniffed.delimiter, sniffed.skipinitialspace
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        delimiter, spaced = ",", False
+    # Only the delimiter is guessed; quoting is RFC 4180's, as every spreadsheet writes it:
+    # the sniffer's guess of it misreads fields like "Sales, ""interim""".
+    reader = csv.DictReader(
+        io.StringIO(text), dialect=csv.excel, delimiter=delimiter, skipinitialspace=spaced
+    )
     if not reader.fieldnames:
         raise ValueError("the CSV has no header row")
     return [
