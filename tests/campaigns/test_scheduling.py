@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -81,7 +82,7 @@ def assert_paced(slots: list[datetime], hours: WorkingHours, limits: PacingLimit
         assert_in_hours(slot, hours)
     days = by_local_day(slots, hours)
     for number, (day, day_slots) in enumerate(days.items()):
-        for earlier, later in zip(day_slots, day_slots[1:], strict=False):
+        for earlier, later in itertools.pairwise(day_slots):
             assert limits.gap_min <= later - earlier <= limits.gap_max, (day, earlier, later)
         if number > 0:
             opens, _ = hours.window(day)
@@ -255,7 +256,7 @@ def test_consecutive_invitations_are_a_random_18_to_23_minutes_apart() -> None:
         assert_paced(slots, PARIS, UNCAPPED)
         assert slots[0] == monday  # inside hours: no reason to wait
         for day_slots in by_local_day(slots, PARIS).values():
-            gaps += [b - a for a, b in zip(day_slots, day_slots[1:], strict=False)]
+            gaps += [b - a for a, b in itertools.pairwise(day_slots)]
     # Random, not a fixed step: the whole range is used.
     assert min(gaps) < timedelta(minutes=18, seconds=30)
     assert max(gaps) > timedelta(minutes=22, seconds=30)
@@ -525,7 +526,7 @@ def test_gaps_are_real_time_when_the_wall_clock_jumps(
             12, at("Europe/Paris", day.year, day.month, day.day, 0, 30), hours=hours, seed=seed
         )
         assert {wall(s, hours).utcoffset() for s in slots} == expected_offsets
-        for earlier, later in zip(slots, slots[1:], strict=False):
+        for earlier, later in itertools.pairwise(slots):
             assert timedelta(minutes=18) <= later - earlier <= timedelta(minutes=23)
 
 

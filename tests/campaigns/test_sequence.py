@@ -80,9 +80,9 @@ def test_the_acceptance_check_comes_two_days_after_the_invitation() -> None:
 
 def test_not_accepted_ends_the_journey_as_not_accepted() -> None:
     now = INVITED + 2 * DAY
-    assert after_acceptance_check(
-        DEFAULT, accepted=False, invited_at=INVITED, now=now
-    ) == NextStep(None, None, end="not_accepted")
+    assert after_acceptance_check(DEFAULT, accepted=False, invited_at=INVITED, now=now) == NextStep(
+        None, None, end="not_accepted"
+    )
 
 
 def test_accepted_schedules_follow_up_one_on_day_two() -> None:
@@ -163,7 +163,9 @@ def test_follow_up_on_acceptance_allows_an_early_first_follow_up() -> None:
 
 
 def test_the_spec_round_trips_through_json() -> None:
-    spec = SequenceSpec(acceptance_check_days=1.5, follow_up_days=[2, 9.5], follow_up_on_acceptance=True)
+    spec = SequenceSpec(
+        acceptance_check_days=1.5, follow_up_days=[2, 9.5], follow_up_on_acceptance=True
+    )
     assert SequenceSpec.model_validate(spec.model_dump(mode="json")) == spec
 
 
@@ -197,7 +199,10 @@ def test_follow_up_one_may_share_the_check_day() -> None:
 def test_follow_up_one_before_the_check_needs_follow_up_on_acceptance() -> None:
     with pytest.raises(ValidationError):
         SequenceSpec(follow_up_days=[1, 7])
-    assert SequenceSpec(follow_up_days=[1, 7], follow_up_on_acceptance=True).follow_up_days == [1, 7]
+    assert SequenceSpec(follow_up_days=[1, 7], follow_up_on_acceptance=True).follow_up_days == [
+        1,
+        7,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -356,7 +361,9 @@ def test_an_unknown_custom_variable_is_fine_at_save_but_reported_per_prospect() 
     assert template_variables(follow_ups[0]) == {"event_name", "first_name"}
     assert render_problems(templates, JANE) == ["follow_ups[1]: 'event_name' is undefined"]
     assert render_problems(templates, JANE | {"event_name": "PyCon"}) == []
-    assert render(follow_ups[0], JANE | {"event_name": "PyCon"}) == "Loved your talk at PyCon, Jane!"
+    assert (
+        render(follow_ups[0], JANE | {"event_name": "PyCon"}) == "Loved your talk at PyCon, Jane!"
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -78,9 +78,11 @@ def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
     url = data.pop("profile_url", None)
     slug = data.pop("public_identifier", None)
     if slug:
-        slug = unquote(str(slug))  # decoded, as a profile URL's path is, so both forms match
+        # Decoded, as a profile URL's path is, and lower-cased: LinkedIn's public
+        # identifiers are case-insensitive, so every spelling names one person.
+        slug = unquote(str(slug)).lower()
     if url:
-        from_url = slug_from_url(str(url))
+        from_url = slug_from_url(str(url)).lower()
         if slug and slug != from_url:
             raise ValueError(f"public_identifier {slug!r} does not match profile URL {url!r}")
         slug = from_url
