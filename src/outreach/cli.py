@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -233,17 +234,31 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         raise typer.Exit(1)
 
 
-def _run_workflow(fn: Any, *args: Any) -> Any:
+def _run_workflow(fn: Any, *args: Any, progress: str | None = None) -> Any:
+    """Run one workflow in this process (no queue workers) and wait for its result.
+
+    With ``progress``, show a bar fed by the workflow's ``total`` and ``enqueued`` events.
+    """
     from dbos import DBOS
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from outreach import runtime
 
-    rt = runtime.start(_settings(), workers=False)
+    runtime.start(_settings(), workers=False)
     try:
-        return DBOS.start_workflow(fn, *args).get_result()
+        handle = DBOS.start_workflow(fn, *args)
+        if progress is None:
+            return handle.get_result()
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(progress, total=None)
+            while handle.get_status().status in ("PENDING", "ENQUEUED"):
+                events = DBOS.get_all_events(handle.get_workflow_id())
+                bar.update(task, total=events.get("total"), completed=events.get("enqueued", 0))
+                time.sleep(0.2)
+        return handle.get_result()
     finally:
         runtime.stop()
-        del rt
 
 
 @campaigns_app.command("launch")
@@ -254,7 +269,7 @@ def campaigns_launch(campaign_id: int) -> None:
 
     with _database() as (session, now):
         activate(session, campaign_id, now=now)
-    count = _run_workflow(schedule_campaign, campaign_id)
+    count = _run_workflow(schedule_campaign, campaign_id, progress="scheduling invitations")
     console.print(
         f"campaign {campaign_id} launched: {count} journeys scheduled; "
         "a running `outreach serve` or `outreach worker` carries them out."

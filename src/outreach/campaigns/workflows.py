@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from dbos import DBOS
 from sqlalchemy.orm import Session
 
-from outreach.engine import enqueue_all, tx
+from outreach.engine import enqueue, enqueue_all, tx
 from outreach.journeys import repository as repo
 from outreach.models import Campaign, CampaignStatus
 
@@ -17,11 +17,22 @@ from outreach.models import Campaign, CampaignStatus
 OVERDUE_AFTER = timedelta(hours=1)
 
 
+# How often a launch reports its progress (a workflow event the CLI shows as a bar).
+PROGRESS_EVERY = 250
+
+
 @DBOS.workflow()
 def schedule_campaign(campaign_id: int) -> int:
-    """Create the journeys of every pending prospect and enqueue their invitations."""
+    """Create the journeys of every pending prospect and enqueue their invitations.
+
+    Publishes ``total`` and ``enqueued`` as workflow events while it goes.
+    """
     scheduled = tx(repo.create_journeys, campaign_id)
-    enqueue_all(scheduled)
+    DBOS.set_event("total", len(scheduled))
+    for done, stage in enumerate(scheduled, start=1):
+        enqueue(stage)
+        if done % PROGRESS_EVERY == 0 or done == len(scheduled):
+            DBOS.set_event("enqueued", done)
     return len(scheduled)
 
 
