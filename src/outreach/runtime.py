@@ -79,7 +79,7 @@ def _build_provider(
     return SandboxProvider(simulator), simulator
 
 
-def dbos_config(settings: Settings, engine: sa.Engine) -> DBOSConfig:
+def dbos_config(settings: Settings) -> DBOSConfig:
     config: DBOSConfig = {
         "name": "outreach",
         "system_database_url": settings.database_url,
@@ -91,7 +91,7 @@ def dbos_config(settings: Settings, engine: sa.Engine) -> DBOSConfig:
     }
     if settings.is_sqlite:
         # Our engine: WAL and synchronous=NORMAL, which DBOS's own SQLite engine lacks.
-        config["system_database_engine"] = engine
+        config["system_database_engine"] = create_dbos_sqlite_engine(settings.database_url)
     return config
 
 
@@ -105,8 +105,7 @@ def start(settings: Settings, *, workers: bool = True) -> Runtime:
     sessions = make_sessionmaker(engine)
     clock, rescaled = load_clock_state(sessions, settings.time_scale)
     provider, simulator = _build_provider(settings, sessions, clock)
-    sys_engine = create_dbos_sqlite_engine(settings.database_url) if settings.is_sqlite else engine
-    DBOS(config=dbos_config(settings, sys_engine))
+    DBOS(config=dbos_config(settings))
     datasource = SQLAlchemyDatasource.create(settings.database_url, engine=engine)
     rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator, rescaled)
     _current = rt
