@@ -203,12 +203,44 @@ class Stack:
         """Each journey of the campaign with its events, by the prospect's slug."""
         return {j["public_identifier"]: self.journey(j["id"]) for j in self.journeys(campaign_id)}
 
-    def wait_ended(self, campaign_id: int, *, timeout: float = 60) -> list[dict[str, Any]]:
-        def ended() -> list[dict[str, Any]] | None:
-            found = self.journeys(campaign_id)
-            return found if found and all(j["status"] in TERMINAL for j in found) else None
+    def wait_journeys(
+        self,
+        campaign_id: int,
+        test: Callable[[dict[str, Any]], bool],
+        *,
+        what: str,
+        timeout: float = 60,
+    ) -> list[dict[str, Any]]:
+        """The campaign's journeys, once every one passes ``test``."""
 
-        return wait_until(ended, timeout=timeout, what=f"every journey of {campaign_id} to end")
+        def passed() -> list[dict[str, Any]]:
+            found = self.journeys(campaign_id)
+            return found if found and all(test(j) for j in found) else []
+
+        return wait_until(passed, timeout=timeout, what=what)
+
+    def wait_ended(self, campaign_id: int, *, timeout: float = 60) -> list[dict[str, Any]]:
+        return self.wait_journeys(
+            campaign_id,
+            lambda j: j["status"] in TERMINAL,
+            what=f"every journey of campaign {campaign_id} to end",
+            timeout=timeout,
+        )
+
+    def wait_account(self, account_id: int, status: str) -> dict[str, Any]:
+        """The sender account, once its status is ``status``."""
+
+        def reached() -> dict[str, Any]:
+            found = self.account(account_id)
+            return found if found["status"] == status else {}
+
+        return wait_until(reached, what=f"account {account_id} to be {status}")
+
+    def fake_now(self) -> datetime:
+        """The fake's simulated time (to the millisecond, as Unipile writes times)."""
+        response = self.fake.get("/_sandbox/clock")
+        assert response.status_code == 200
+        return datetime.fromisoformat(response.json()["now"])
 
     def sim_now(self) -> datetime:
         return datetime.fromisoformat(self.get("/api/health")["sim_time"])
@@ -230,7 +262,8 @@ class Stack:
 
 @pytest.fixture
 def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
-    """Start our app and the fake Unipile on ``database_url``; stop both at the end.
+    """Start our app and the fake Unipile on ``database_url`` (once per test: one DBOS
+    runtime per process); stop both at the end.
 
     ``startup_webhook``: the fake sends every webhook to our app from the start (its
     ``--webhook-url``); without it, ``register_webhooks`` registers ours through the

@@ -6,7 +6,8 @@ webhook receiver are exercised end to end over loopback; tests build it with
 the webhook dispatcher). Envelopes, status codes and error bodies follow the official
 spec; faults injected into the simulator come back as the errors Unipile answers
 (429/500/503, 401 ``disconnected_account``, 403 ``account_restricted``, 422
-``invalid_recipient`` / ``limit_exceeded`` / …).
+``invalid_recipient`` / ``limit_exceeded`` / …). ``/_sandbox/errors`` can also lose the
+answers to the next invitations or messages: performed, then answered 504.
 
 One clock for both sides: the simulator and the app each read their simulated clock
 from the ``clock_state`` row of their database. Under a compressed clock two different

@@ -9,13 +9,14 @@ the fake server is a local test tool and they are how tests and demos drive it.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from outreach.linkedin import fake_unipile_payloads as payloads
 from outreach.linkedin.fake_unipile_payloads import JSONObject
@@ -43,6 +44,8 @@ class FakeUnipile:
     account_ids: list[str]
     created_at: datetime
     webhooks: WebhookRegistry
+    answers_to_lose: int = 0  # the next invitations or messages whose answer is lost
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def known(self, account_id: str) -> str:
         if account_id not in self.account_ids:
@@ -50,6 +53,27 @@ class FakeUnipile:
                 404, "resource_not_found", "Resource not found.", "Account not found"
             )
         return account_id
+
+    def lose_answers(self, count: int) -> None:
+        """Lose the answers to the next ``count`` invitations or messages (0: none)."""
+        with self._lock:
+            self.answers_to_lose = count
+
+    def answered(self, body: JSONObject) -> JSONObject:
+        """The answer to an action just performed, unless it is one to lose on the way back.
+
+        A lost answer is a 504 ``request_timeout`` for an invitation or message that
+        LinkedIn did receive: the caller cannot tell, and must check before acting again.
+        """
+        with self._lock:
+            lose = self.answers_to_lose > 0
+            if lose:
+                self.answers_to_lose -= 1
+        if lose:
+            raise UnipileError(
+                504, "request_timeout", "Request timeout", "The provider did not answer in time."
+            )
+        return body
 
 
 def _fake(request: Request) -> FakeUnipile:
@@ -160,7 +184,9 @@ def send_invitation(fake: Fake, body: Annotated[dict[str, Any], Body()]) -> JSON
         raise UnipileError(422, "invalid_recipient", "Invalid recipient", "use the provider_id")
     outcome = fake.simulator.invite(fake.known(account_id), provider_id, note)
     if outcome.created and outcome.invitation_id is not None:
-        return {"object": "UserInvitationSent", "invitation_id": outcome.invitation_id}
+        return fake.answered(
+            {"object": "UserInvitationSent", "invitation_id": outcome.invitation_id}
+        )
     if outcome.connection is Connection.PENDING:
         raise UnipileError(
             422, "already_invited_recently", "Should delay new invitation to this recipient"
@@ -252,7 +278,9 @@ def start_chat(fake: Fake, data: ChatInput) -> JSONObject:
         raise UnipileError(400, "invalid_parameters", "Invalid parameters", "1:1 chats only")
     account_id = fake.known(data.account_id)
     sent = fake.simulator.send(account_id, data.attendees_ids[0], data.text)
-    return {"object": "ChatStarted", "chat_id": sent.chat_id, "message_id": sent.message_id}
+    return fake.answered(
+        {"object": "ChatStarted", "chat_id": sent.chat_id, "message_id": sent.message_id}
+    )
 
 
 def _chat(fake: FakeUnipile, chat_id: str, account_id: str | None) -> ChatRecord:
@@ -301,7 +329,7 @@ def send_chat_message(fake: Fake, chat_id: str, data: ChatInput) -> JSONObject:
         raise UnipileError(422, "invalid_message", "Message couldn't pass validation", "no text")
     chat = _chat(fake, chat_id, data.account_id)
     sent = fake.simulator.send(chat.account, chat.provider_id, data.text)
-    return {"object": "MessageSent", "message_id": sent.message_id}
+    return fake.answered({"object": "MessageSent", "message_id": sent.message_id})
 
 
 @api.get("/chat_attendees/{attendee_id}/chats")
@@ -392,6 +420,8 @@ class ErrorInjection(BaseModel):
     invalid_recipient: str | None = None
     limit: str | None = None
     limit_code: str = "limit_exceeded"  # or cannot_resend_yet
+    # The next N invitations or messages are performed, then answered 504 request_timeout.
+    lose_answers: int | None = Field(default=None, ge=0)
 
 
 @steering.get("/log")
@@ -434,12 +464,15 @@ def inject_errors(fake: Fake, injection: ErrorInjection) -> JSONObject:
         simulator.invalid_recipient(injection.invalid_recipient)
     if injection.limit:
         simulator.limit(injection.limit, injection.limit_code)
+    if injection.lose_answers is not None:
+        fake.lose_answers(injection.lose_answers)
     return {"ok": True}
 
 
 @steering.post("/reset-errors")
 def reset_errors(fake: Fake) -> JSONObject:
     fake.simulator.reset_errors()
+    fake.lose_answers(0)
     return {"ok": True}
 
 
