@@ -328,11 +328,15 @@ def campaigns_list() -> None:
 def sandbox_serve(
     port: Annotated[int, typer.Option(help="Port for the fake Unipile API.")] = 8010,
     webhook_url: Annotated[str | None, typer.Option(help="Where to send webhooks.")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Its database; the app's (and so the app's clock) by default."),
+    ] = None,
 ) -> None:
     """Serve the simulator behind Unipile's v1 HTTP API (a fake Unipile, with webhooks)."""
     from outreach.linkedin.fake_unipile import serve as serve_fake
 
-    serve_fake(port=port, webhook_url=webhook_url)
+    serve_fake(port=port, webhook_url=webhook_url, database_url=database)
 
 
 @unipile_app.command("webhooks")

@@ -97,12 +97,12 @@ def test_worker_killed_mid_stage_sends_nothing_twice(database_url: str, tmp_path
         assert Counter(e["kind"] for e in sent) == {"invitation": 3, "message": 15}
         with rt.sessions() as session:
             found = session.execute(
-                sa.select(JourneyEvent.kind, JourneyEvent.details).where(
+                sa.select(JourneyEvent.journey_id, JourneyEvent.kind).where(
                     JourneyEvent.kind.in_(["invitation_sent", "already_connected"])
                 )
             ).all()
-        # Each recovered stage found its invitation on LinkedIn: still pending, or
-        # already accepted if simulated days passed before the restart.
-        recovered = [k for k, d in found if k == "already_connected" or d.get("already_pending")]
-        assert len(recovered) == in_flight, found
+        # Each interrupted send was re-run on restart and found its invitation made: the
+        # timeline says sent, once per journey, as the profile read before it had seen.
+        assert in_flight >= 1
+        assert sorted(kind for _, kind in found) == ["invitation_sent"] * 3, found
         assert len(journeys(rt, campaign_id)) == 3

@@ -21,6 +21,7 @@ from outreach.linkedin.provider import (
     AccountError,
     ChatMessage,
     Connection,
+    Profile,
     RecipientError,
     TransientError,
 )
@@ -45,21 +46,34 @@ STEP_RETRIES = {
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def ensure_invited(account: str, identifier: str, note: str | None) -> InviteOutcome:
-    """Invite unless the provider already shows a relation or a pending invitation."""
-    provider = current().provider
-    profile = provider.get_profile(account, identifier)
-    if profile.connection is Connection.CONNECTED:
-        return InviteOutcome(profile.provider_id, True, False, None, None)
-    if profile.connection is Connection.PENDING:
-        return InviteOutcome(profile.provider_id, False, True, profile.invitation_id, note)
-    invitation_id = provider.send_invitation(account, profile.provider_id, note)
-    return InviteOutcome(profile.provider_id, False, False, invitation_id, note)
+def read_profile(account: str, identifier: str) -> Profile:
+    """The prospect as LinkedIn shows them to this sender, connection state included."""
+    return current().provider.get_profile(account, identifier)
+
+
+def _acting_again() -> bool:
+    """Whether this step may have acted before: a retry, or its workflow recovered after a crash."""
+    step = DBOS.step_status
+    if step is not None and step.current_attempt:
+        return True
+    workflow_id = DBOS.workflow_id
+    status = DBOS.get_workflow_status(workflow_id) if workflow_id else None
+    return status is not None and (status.recovery_attempts or 0) > 1
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def is_connected(account: str, identifier: str) -> bool:
-    return current().provider.get_profile(account, identifier).connection is Connection.CONNECTED
+def send_invitation(account: str, provider_id: str, note: str | None) -> str | None:
+    """Invite; when this may be a second try, first look whether the first one went through.
+
+    Providers also answer an invitation already pending or accepted as done, so even a
+    blind second send never makes a second invitation.
+    """
+    provider = current().provider
+    if _acting_again():
+        profile = provider.get_profile(account, provider_id)
+        if profile.connection is not Connection.NONE:
+            return profile.invitation_id
+    return provider.send_invitation(account, provider_id, note)
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
@@ -80,14 +94,34 @@ def ensure_message_sent(
 
 
 def _invite(ctx: StageContext, _: StageRef) -> Scheduled | None:
+    """Invite unless the profile, read (and recorded) first, shows a relation or an invitation.
+
+    The read is a step of its own: what it saw before any invitation went out is what the
+    timeline says, even if the send is re-run after a crash and the prospect accepted.
+    """
     source = ctx.templates.invitation_note
     note = render(source, ctx.variables) or None if source else None
-    outcome = ensure_invited(ctx.account_external_id, ctx.identifier, note)
+    profile = read_profile(ctx.account_external_id, ctx.identifier)
+    pid = profile.provider_id
+    if profile.connection is Connection.CONNECTED:
+        outcome = InviteOutcome(
+            pid, connected=True, already_pending=False, invitation_id=None, note=None
+        )
+    elif profile.connection is Connection.PENDING:
+        outcome = InviteOutcome(
+            pid, False, already_pending=True, invitation_id=profile.invitation_id, note=note
+        )
+    else:
+        invitation_id = send_invitation(ctx.account_external_id, pid, note)
+        outcome = InviteOutcome(
+            pid, False, already_pending=False, invitation_id=invitation_id, note=note
+        )
     return tx(transitions.invited, ctx.journey_id, outcome)
 
 
 def _check_acceptance(ctx: StageContext, _: StageRef) -> Scheduled | None:
-    connected = is_connected(ctx.account_external_id, ctx.identifier)
+    profile = read_profile(ctx.account_external_id, ctx.identifier)
+    connected = profile.connection is Connection.CONNECTED
     return tx(transitions.checked, ctx.journey_id, connected=connected)
 
 

@@ -143,11 +143,13 @@ def record_account_status(
     if account is None:
         return "unknown_account", []
     status = status.upper()
-    if status in BROKEN:
-        account.status = AccountStatus.PAUSED
-        account.status_reason = f"{PROVIDER_PAUSE} account status {status}"
-        return "processed", []
     provider_paused = (account.status_reason or "").startswith(PROVIDER_PAUSE)
+    person_paused = account.status is AccountStatus.PAUSED and not provider_paused
+    if status in BROKEN:
+        if not person_paused:  # a person's pause, and its reason, stay theirs to lift
+            account.status = AccountStatus.PAUSED
+            account.status_reason = f"{PROVIDER_PAUSE} account status {status}"
+        return "processed", []
     if status in HEALTHY and account.status is AccountStatus.PAUSED and provider_paused:
         account.status = AccountStatus.ACTIVE
         account.status_reason = None
