@@ -7,6 +7,7 @@ never a thread or a task: the queue releases it when its simulated time comes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -51,11 +52,12 @@ def enqueue(s: Scheduled) -> None:
     from outreach.journeys.workflows import run_stage
 
     delay = current().clock.real_delay_until(s.at)
+    # DBOS keeps the release time in whole milliseconds, rounded down: one more keeps a
+    # stage from starting before its time (a millisecond is minutes of compressed time).
+    delay_seconds = delay + 0.001 if delay > 0 else None
     with (
         SetWorkflowID(workflow_id(s)),
-        SetEnqueueOptions(
-            queue_partition_key=str(s.account_id), delay_seconds=delay if delay > 0.0005 else None
-        ),
+        SetEnqueueOptions(queue_partition_key=str(s.account_id), delay_seconds=delay_seconds),
     ):
         DBOS.enqueue_workflow(ACTIONS_QUEUE, run_stage, s.journey_id, s.stage, s.seq)
 
@@ -120,7 +122,7 @@ def retime_waiting_stages(rt: Runtime) -> int:
     with rt.sessions() as session:
         waiting = waiting_stages(session)
     for s in waiting:
-        epoch_ms = int(rt.clock.real_epoch_of(s.at) * 1000)
+        epoch_ms = math.ceil(rt.clock.real_epoch_of(s.at) * 1000)
         DBOS.set_workflow_delay(workflow_id(s), delay_until_epoch_ms=epoch_ms)
     return len(waiting)
 

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, TypeVar
 
@@ -159,3 +160,28 @@ def events(rt: Runtime, journey_id: int) -> list[JourneyEvent]:
 
 def by_slug(rt: Runtime, campaign_id: int) -> dict[str, Journey]:
     return {j.prospect.public_identifier: j for j in journeys(rt, campaign_id)}
+
+
+Event = tuple[str, datetime, dict[str, Any]]  # kind, at, details
+
+
+def assert_on_schedule(
+    timeline: list[Event], days: tuple[float, ...] = (2, 7, 14, 19, 26), check_day: float = 2
+) -> None:
+    """Follow-ups were due on their days, counted from the invitation, and none ran early.
+
+    Deterministic: it compares the times the engine planned (``due``) with the times it
+    recorded, not with how fast this machine ran them (that is a benchmark's business).
+    Follow-up 1 is due when the acceptance check saw the acceptance, on ``check_day``.
+    """
+    invited = next(at for kind, at, _ in timeline if kind == "invitation_sent")
+    accepted = next(at for kind, at, _ in timeline if kind == "invitation_accepted")
+    sent = [(at, details) for kind, at, details in timeline if kind == "message_sent"]
+    assert [details["follow_up"] for _, details in sent] == list(range(1, len(days) + 1))
+    assert accepted >= invited + timedelta(days=check_day), "the check is not early"
+    for (at, details), day in zip(sent, days, strict=True):
+        planned = invited + timedelta(days=day)
+        if details["follow_up"] == 1:  # right after the check that saw the acceptance
+            planned = max(planned, accepted)
+        assert datetime.fromisoformat(details["due"]) == planned, (details, day)
+        assert at >= planned, f"follow-up {details['follow_up']} ran before it was due"

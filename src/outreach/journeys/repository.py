@@ -222,7 +222,7 @@ class StageContext:
     sequence: SequenceSpec
     templates: Templates
     invited_at: datetime | None
-    started_at: datetime
+    due: datetime  # when the stage was scheduled for; it runs at or a little after it
 
 
 def begin_stage(
@@ -268,7 +268,7 @@ def begin_stage(
         sequence=SequenceSpec.model_validate(campaign.sequence),
         templates=Templates.model_validate(campaign.templates),
         invited_at=journey.invited_at,
-        started_at=now,
+        due=journey.next_run_at or now,
     )
 
 

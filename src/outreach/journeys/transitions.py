@@ -41,7 +41,7 @@ def _spec(session: Session, campaign_id: int) -> SequenceSpec:
 
 
 def invited(
-    session: Session, now: datetime, journey_id: int, outcome: InviteOutcome
+    session: Session, now: datetime, journey_id: int, outcome: InviteOutcome, *, due: datetime
 ) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     journey.prospect.provider_id = outcome.provider_id
@@ -59,6 +59,7 @@ def invited(
         journey,
         "invitation_sent",
         now,
+        due=due.isoformat(),
         note=outcome.note,
         invitation_id=outcome.invitation_id,
         already_pending=outcome.already_pending,
@@ -81,7 +82,13 @@ def checked(
 
 
 def followed_up(
-    session: Session, now: datetime, journey_id: int, number: int, outcome: MessageOutcome
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    number: int,
+    outcome: MessageOutcome,
+    *,
+    due: datetime,
 ) -> Scheduled | None:
     journey = get_journey(session, journey_id, lock=True)
     assert journey.invited_at is not None
@@ -93,6 +100,7 @@ def followed_up(
         "message_sent",
         now,
         follow_up=number,
+        due=due.isoformat(),
         message_id=outcome.message_id,
         chat_id=outcome.chat_id,
         found_after_retry=outcome.already_sent,

@@ -116,7 +116,7 @@ def _invite(ctx: StageContext, _: StageRef) -> Scheduled | None:
         outcome = InviteOutcome(
             pid, False, already_pending=False, invitation_id=invitation_id, note=note
         )
-    return tx(transitions.invited, ctx.journey_id, outcome)
+    return tx(transitions.invited, ctx.journey_id, outcome, due=ctx.due)
 
 
 def _check_acceptance(ctx: StageContext, _: StageRef) -> Scheduled | None:
@@ -140,7 +140,7 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> Scheduled | None:
         )
         tx(record_inbound, inbound)
         return None
-    return tx(transitions.followed_up, ctx.journey_id, ref.number, outcome)
+    return tx(transitions.followed_up, ctx.journey_id, ref.number, outcome, due=ctx.due)
 
 
 STAGES = {
