@@ -347,13 +347,14 @@ def unipile_webhooks(
     from outreach.linkedin.unipile import UnipileProvider, register_webhooks
 
     settings = _settings()
-    if settings.webhook_secret is None or not settings.unipile_dsn:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret or not settings.unipile_dsn:
         console.print(
             "[red]Set UNIPILE_DSN, UNIPILE_API_KEY and OUTREACH_WEBHOOK_SECRET first.[/red]"
         )
         raise typer.Exit(2)
     provider = UnipileProvider.from_settings(settings)
-    ids = register_webhooks(provider, url, settings.webhook_secret.get_secret_value())
+    ids = register_webhooks(provider, url, secret)
     console.print(f"webhooks registered: {', '.join(ids) or 'already there'}")
 
 

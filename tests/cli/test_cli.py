@@ -7,19 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 
-def outreach(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "OUTREACH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "OUTREACH_EXECUTOR_ID": "cli-test",
-        "COLUMNS": "200",
-    }
+def outreach(
+    tmp_path: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = (
+        os.environ
+        | (env or {})
+        | {
+            "OUTREACH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "OUTREACH_EXECUTOR_ID": "cli-test",
+            "COLUMNS": "200",
+        }
+    )
     return subprocess.run(
         [sys.executable, "-m", "outreach", *args],
         cwd=tmp_path,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -91,3 +98,27 @@ def test_demo_runs_the_whole_sequence_and_its_summary_matches(
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "summary matches the journeys' events and the simulator's record" in demo.stdout
     assert f"{prospects}/{prospects}" in demo.stdout
+
+
+def test_unipile_webhooks_registers_the_three_webhooks_once(tmp_path: Path) -> None:
+    from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
+    from tests.contract.validation import serve
+
+    simulator = open_simulator(f"sqlite:///{tmp_path / 'fake.db'}")
+    fake = create_fake_unipile_app(
+        simulator, api_key="k", webhook_url=None, webhook_secret=None, account_ids=["acc"]
+    )
+    with serve(fake) as url:
+        env = {"UNIPILE_DSN": url, "UNIPILE_API_KEY": "k", "OUTREACH_WEBHOOK_SECRET": "s3cret"}
+        target = "--url=https://outreach.example/api/webhooks/unipile"
+        first = outreach(tmp_path, "unipile", "webhooks", target, env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert first.stdout.count(",") == 2, first.stdout  # three ids
+        again = outreach(tmp_path, "unipile", "webhooks", target, env=env)
+        assert "already there" in again.stdout
+        listed = httpx.get(f"{url}/api/v1/webhooks", headers={"X-API-KEY": "k"}).json()
+        assert len(listed["items"]) == 3
+        assert "s3cret" not in first.stdout + first.stderr
+    missing = outreach(tmp_path, "unipile", "webhooks", target, env={"OUTREACH_WEBHOOK_SECRET": ""})
+    assert missing.returncode == 2
+    assert "OUTREACH_WEBHOOK_SECRET" in missing.stdout
