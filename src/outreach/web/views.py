@@ -147,6 +147,7 @@ def _render(
         "scale": rt.clock.scale,
         "auth": rt.settings.api_key is not None,
         "path": request.url.path,
+        "provider": rt.settings.linkedin_provider,
     }
     return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
 
@@ -271,18 +272,23 @@ def setup_account(
     work_end: str = Form(default="18:00"),
     work_days: list[str] = Form(default_factory=list),
     daily_invite_cap: str = Form(default="25"),
+    external_id: str = Form(default=""),
 ) -> HTMLResponse:
     values: dict[str, Any] = {"name": name, "timezone": timezone.strip(), "work_days": work_days}
     values |= {"work_start": work_start, "work_end": work_end, "daily_invite_cap": daily_invite_cap}
+    values |= {"external_id": external_id.strip() or None}
     try:
-        data = _parse(AccountCreate, values | {"name": name.strip(), "provider": "sandbox"})
+        data = _parse(AccountCreate, values | {"name": name.strip()})
         with rt.sessions.begin() as session:
             account = accounts.create_account(
                 session, data, now=rt.clock.now(), driven_by=rt.settings.linkedin_provider
             )
     except OutreachError as exc:
         return _setup_error(request, rt, "account", exc, values)
-    setup = {"form": "account", "ok": f"Sandbox account “{account.name}” created."}
+    setup = {
+        "form": "account",
+        "ok": f"{account.provider.title()} account “{account.name}” created.",
+    }
     return _setup_response(request, rt, setup, status_code=201)
 
 
