@@ -113,14 +113,8 @@ def end(
     journey.ended_at = now
     journey.end_reason = reason
     journey.updated_at = now
-    kind = {
-        "completed": "completed",
-        "not_accepted": "not_accepted",
-        "replied": "stopped",
-        "failed": "failed",
-    }[status.value]
-    if kind != "stopped":
-        add_event(session, journey, kind, now, reason=reason, **details)
+    if status is not JourneyStatus.REPLIED:  # a reply is its own event, reply_received
+        add_event(session, journey, status.value, now, reason=reason, **details)
     maybe_complete_campaign(session, journey.campaign_id)
 
 
@@ -182,7 +176,8 @@ def create_journeys(session: Session, now: datetime, campaign_id: int) -> list[S
         }
         for pid in prospect_ids
     ]
-    journey_ids = list(session.execute(sa.insert(Journey).returning(Journey.id), rows).scalars())
+    inserted = sa.insert(Journey).returning(Journey.id, sort_by_parameter_order=True)
+    journey_ids = list(session.execute(inserted, rows).scalars())
     not_before = (
         now if account.status is AccountStatus.ACTIVE else max(now, account.paused_until or now)
     )
