@@ -131,6 +131,10 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
         events = events_of_campaign(session, campaign_id)
         account = campaign.account.external_id
     kinds = Counter(kind for _, kind, _ in events)
+    # A prospect may write more than once, and after the last follow-up (the journey then
+    # counts as replied, not completed): count journeys, not messages.
+    replied = {jid for jid, kind, _ in events if kind == "reply_received"}
+    completed = {jid for jid, kind, _ in events if kind == "completed"} - replied
     follow_ups = Counter(
         details.get("follow_up") for _, kind, details in events if kind == "message_sent"
     )
@@ -153,8 +157,8 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
             for n in sorted(n for n in follow_ups if n is not None)
         ],
         ("messages sent", None, kinds["message_sent"], sim.get("message", 0), new_messages),
-        ("replied", j["replied"], kinds["reply_received"], None, None),
-        ("completed", j["completed"], kinds["completed"], None, None),
+        ("replied", j["replied"], len(replied), None, None),
+        ("completed", j["completed"], len(completed), None, None),
         ("failed", j["failed"], kinds["failed"], None, None),
     ]
     assert summary.launched_at is not None

@@ -27,8 +27,11 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
         replier = find_people(
             rt, 1, lambda p: p.accepts and not p.already_connected and p.replies_after == 2
         )
-        campaign_id = new_campaign(rt, silent + refuses + replier)
-        assert launch(rt, campaign_id) == 3
+        late = find_people(
+            rt, 1, lambda p: p.accepts and not p.already_connected and p.replies_after == 5
+        )
+        campaign_id = new_campaign(rt, silent + refuses + replier + late)
+        assert launch(rt, campaign_id) == 4
         wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="every journey to end")
         journeys = by_slug(rt, campaign_id)
 
@@ -58,5 +61,14 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
         )
         assert stopped_kinds["reply_received"] == 1
 
+        # Answering the goodbye message, after the sequence completed, still counts.
+        answered = wait_until(
+            lambda: (j := by_slug(rt, campaign_id)[late[0].slug]).status.value == "replied" and j,
+            what="the reply to the last follow-up",
+        )
+        answered_kinds = [e.kind for e in events(rt, answered.id)]
+        assert answered_kinds[-2:] == ["completed", "reply_received"]
+        assert answered.end_reason == "replied after the sequence"
+
         log = rt.simulator.log()
-        assert Counter(entry["kind"] for entry in log) == {"invitation": 3, "message": 7}
+        assert Counter(entry["kind"] for entry in log) == {"invitation": 4, "message": 12}

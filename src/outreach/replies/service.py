@@ -101,6 +101,10 @@ def record_inbound(session: Session, now: datetime, inbound: Inbound) -> str:
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
+    elif journey.status is JourneyStatus.COMPLETED:
+        # Answered after the last follow-up: still the outcome that matters.
+        journey.replied_at = now
+        end(session, journey, JourneyStatus.REPLIED, now=now, reason="replied after the sequence")
     return "processed"
 
 
