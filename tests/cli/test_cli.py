@@ -102,7 +102,7 @@ def test_demo_runs_the_whole_sequence_and_its_summary_matches(
 
 def test_unipile_webhooks_registers_the_three_webhooks_once(tmp_path: Path) -> None:
     from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
-    from tests.contract.validation import serve
+    from tests.loopback import serve
 
     simulator = open_simulator(f"sqlite:///{tmp_path / 'fake.db'}")
     fake = create_fake_unipile_app(

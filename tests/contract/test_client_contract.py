@@ -25,7 +25,8 @@ from outreach.linkedin.provider import (
 )
 from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
 from outreach.linkedin.unipile import ConfigurationError, UnipileProvider, register_webhooks
-from tests.contract.validation import SpecValidator, serve
+from tests.contract.validation import SpecValidator
+from tests.loopback import serve
 
 API_KEY = "contract-key"
 ACCOUNT = "acc-contract"

@@ -19,7 +19,8 @@ import pytest
 from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
 from outreach.linkedin.people import provider_id_for
 from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
-from tests.contract.validation import SpecValidator, serve
+from tests.contract.validation import SpecValidator
+from tests.loopback import serve
 
 API_KEY = "fake-contract-key"
 ACCOUNT = "acc-fake-contract"

@@ -10,17 +10,12 @@ talks real HTTP to it.
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import uvicorn
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -188,33 +183,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-@contextmanager
-def serve(app: ASGIApp, *, lifespan: Literal["on", "off", "auto"] = "off") -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan=lifespan, ws="none"
-    )
-    server = uvicorn.Server(config)
-
-    def run() -> None:
-        with suppress(SystemExit):  # uvicorn's answer to a failed startup; reported below
-            server.run(sockets=[sock])
-
-    thread = threading.Thread(target=run, name="loopback-uvicorn", daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the loopback server did not start (see the log)")
-            threading.Event().wait(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()

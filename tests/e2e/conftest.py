@@ -10,12 +10,10 @@ deliveries).
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -23,9 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from pydantic import SecretStr
-from starlette.types import ASGIApp
 
 from outreach import runtime
 from outreach.config import Settings
@@ -37,6 +33,7 @@ from outreach.models import WebhookDelivery
 from outreach.web.app import create_app
 from tests.contract.validation import SpecValidator
 from tests.engine.helpers import wait_until
+from tests.loopback import free_socket, serve_on, url_of
 
 # One simulated day is half a real second.
 SCALE = 172_800.0
@@ -56,43 +53,6 @@ SHORT_TEMPLATES = {
         "One last note, {{ first_name }}: happy to help whenever you need.",
     ],
 }
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-@contextmanager
-def serve_on(app: ASGIApp, sock: socket.socket) -> Iterator[None]:
-    """Serve ``app`` (lifespan on) on a socket bound beforehand, so each side knows the
-    other's address before either starts; stop it, lifespan included, on exit."""
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-
-    def run() -> None:
-        with suppress(SystemExit):  # uvicorn's answer to a failed startup; reported below
-            server.run(sockets=[sock])
-
-    thread = threading.Thread(target=run, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the loopback server did not start (see the log)")
-            threading.Event().wait(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-        assert not thread.is_alive(), "the loopback server did not stop"
 
 
 def always_open_account(external_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from outreach.linkedin.fake_unipile import create_fake_unipile_app
 from outreach.linkedin.people import provider_id_for
 from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
 from outreach.linkedin.sandbox_records import own_provider_id
-from tests.contract.validation import serve
+from tests.loopback import serve
 
 API_KEY = "hook-key"
 ACCOUNT = "acc-hooks"

@@ -41,7 +41,8 @@ from outreach.linkedin.unipile import (
     register_webhooks,
 )
 from tests.contract.conftest import spec_path
-from tests.contract.validation import SpecValidator, load_spec, serve
+from tests.contract.validation import SpecValidator, load_spec
+from tests.loopback import serve
 
 API_KEY = "test-key-5f1c0ffee"
 ACCOUNT = "acc-1"

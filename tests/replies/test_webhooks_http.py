@@ -42,7 +42,7 @@ from outreach.models import (
 )
 from outreach.replies.webhooks import router
 from outreach.web.app import create_app
-from tests.contract.validation import serve
+from tests.loopback import serve
 
 SECRET = "whsec-test-1"
 ACCOUNT = "acc-1"

@@ -11,8 +11,8 @@ import pytest
 
 from outreach.config import Settings
 from outreach.web.app import create_app
-from tests.contract.validation import serve
 from tests.engine.helpers import wait_until
+from tests.loopback import serve
 
 KEY = "test-api-key-" + uuid.uuid4().hex
 
