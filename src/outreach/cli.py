@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -334,8 +335,15 @@ def sandbox_serve(
     ] = None,
 ) -> None:
     """Serve the simulator behind Unipile's v1 HTTP API (a fake Unipile, with webhooks)."""
+    from outreach.linkedin.fake_unipile import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY
     from outreach.linkedin.fake_unipile import serve as serve_fake
 
+    keyed = "the key in UNIPILE_API_KEY" if os.environ.get("UNIPILE_API_KEY") else DEFAULT_API_KEY
+    console.print(
+        f"Fake Unipile on http://127.0.0.1:{port} (UNIPILE_DSN), accepting {keyed}; "
+        f"connected LinkedIn account [bold]{DEFAULT_ACCOUNT_ID}[/bold]; "
+        f"webhooks to {webhook_url or 'the URLs registered with POST /api/v1/webhooks'}"
+    )
     serve_fake(port=port, webhook_url=webhook_url, database_url=database)
 
 
