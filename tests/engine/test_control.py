@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from dbos import DBOS
 
 from outreach.campaigns.service import pause, resume
-from outreach.campaigns.workflows import resume_held, schedule_campaign, sweep
+from outreach.campaigns.workflows import enqueue_batch, resume_held, schedule_campaign, sweep
+from outreach.journeys.repository import waiting_stages
+from outreach.journeys.workflows import run_stage
 from outreach.models import Journey
 from tests.engine.helpers import (
     accepts_silently,
@@ -134,3 +136,18 @@ def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> 
         ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=60, what="the end")
         assert ended[0].status.value == "completed"
         assert ended[0].follow_ups_sent == 5
+
+
+def test_enqueueing_a_launch_batch_again_adds_nothing(database_url: str) -> None:
+    """A launch's enqueue step, re-run after a crash, attaches to what it enqueued."""
+    with started(engine_settings(database_url, time_scale=1.0), workers=False) as rt:
+        people = find_people(rt, 5, accepts_silently)
+        campaign_id = new_campaign(rt, people)
+        launch(rt, campaign_id)
+        with rt.sessions() as session:
+            waiting = waiting_stages(session)
+        assert len(waiting) == 5
+        before = len(DBOS.list_workflows(name=run_stage.__qualname__))
+        enqueue_batch(waiting)
+        enqueue_batch(waiting)
+        assert len(DBOS.list_workflows(name=run_stage.__qualname__)) == before == 5
