@@ -202,7 +202,11 @@ def campaigns_create(
     from outreach.campaigns.schemas import CampaignCreate
     from outreach.campaigns.service import create_campaign
 
-    extra = json.loads(spec.read_text()) if spec else {}
+    try:
+        extra = json.loads(spec.read_text()) if spec else {}
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]Cannot read {spec}: {exc}[/red]")
+        raise typer.Exit(2) from exc
     try:
         data = CampaignCreate(name=name, account_id=account_id, **extra)
     except ValidationError as exc:
@@ -215,14 +219,15 @@ def campaigns_create(
 @campaigns_app.command("import")
 def campaigns_import(campaign_id: int, file: Path) -> None:
     """Import prospects from a CSV or JSON file; bad rows are listed, good rows kept."""
-    from outreach.prospects.importer import parse_csv
+    from outreach.prospects.importer import parse_rows
     from outreach.prospects.service import import_prospects
 
-    text = file.read_text(encoding="utf-8-sig")
-    if file.suffix.lower() == ".json":
-        rows = list(enumerate(json.loads(text), start=1))
-    else:
-        rows = parse_csv(text)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+        rows = parse_rows(text, json_format=file.suffix.lower() == ".json")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        console.print(f"[red]Cannot read {file}: {exc}[/red]")
+        raise typer.Exit(2) from exc
     with _database() as (session, now):
         result = import_prospects(session, campaign_id, rows, now=now)
     console.print(

@@ -152,10 +152,6 @@ def deliver_sandbox_replies(rt: Runtime) -> None:
         rt.simulator.mark_delivered([item.message_id for item in due])
 
 
-def sim_now() -> datetime:
-    return current().clock.now()
-
-
 def start_workflow(fn: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> str:
     handle = DBOS.start_workflow(fn, *args, **kwargs)
     return handle.get_workflow_id()

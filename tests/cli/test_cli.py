@@ -65,6 +65,10 @@ def test_bad_input_is_reported_not_raised(tmp_path: Path) -> None:
     zone = outreach(tmp_path, "accounts", "create", "Me", "--timezone", "Mars/Olympus")
     assert zone.returncode == 2
     assert "timezone: Value error, unknown time zone" in zone.stdout
+    (tmp_path / "bad.json").write_text('{"not": "a list"}')
+    bad_json = outreach(tmp_path, "campaigns", "import", "1", "bad.json")
+    assert bad_json.returncode == 2
+    assert "expected a JSON list of prospects" in bad_json.stdout
     missing = outreach(tmp_path, "campaigns", "launch", "42")
     assert missing.returncode == 1
     assert "no campaign 42" in missing.stdout

@@ -19,7 +19,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, model_validator
 
 NOTE_LIMIT = 300
-KNOWN_FIELDS = ("first_name", "last_name", "full_name", "company", "title")
 
 _env = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False

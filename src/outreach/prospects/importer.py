@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,3 +125,24 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
         for i, r in enumerate(reader, start=1)
         if any((v or "").strip() for v in r.values() if isinstance(v, str))
     ]
+
+
+def parse_json(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a JSON list of prospects (or ``{"prospects": [...]}``), numbered from 1.
+
+    An entry that is not an object is kept as a row, for the import to report it.
+    """
+    try:
+        data = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("prospects"), list):
+        data = data["prospects"]
+    if not isinstance(data, list):
+        raise ValueError('expected a JSON list of prospects (or {"prospects": [...]})')
+    return [(i, row if isinstance(row, dict) else {"?": row}) for i, row in enumerate(data, 1)]
+
+
+def parse_rows(text: str, *, json_format: bool) -> list[tuple[int, dict[str, Any]]]:
+    """Prospect rows from a JSON or CSV text; raises ValueError saying what is wrong."""
+    return parse_json(text) if json_format else parse_csv(text)

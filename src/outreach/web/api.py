@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +15,7 @@ from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary
 from outreach.errors import Conflict, InvalidInput
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
-from outreach.prospects.importer import parse_csv
+from outreach.prospects.importer import parse_rows
 from outreach.prospects.service import ImportResult, import_prospects
 from outreach.runtime import Runtime
 from outreach.web import actions
@@ -85,23 +84,11 @@ def get_campaign(campaign_id: int, session: Session = Depends(get_session)) -> A
 
 async def _prospect_rows(request: Request) -> list[tuple[int, dict[str, Any]]]:
     body = (await request.body()).decode("utf-8-sig", errors="replace")
-    content_type = request.headers.get("content-type", "")
-    if "json" in content_type:
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
-        if isinstance(data, dict) and isinstance(data.get("prospects"), list):
-            data = data["prospects"]
-        if not isinstance(data, list):
-            raise InvalidInput('expected a JSON list of prospects (or {"prospects": [...]})')
-        return [
-            (i, row if isinstance(row, dict) else {"?": row}) for i, row in enumerate(data, start=1)
-        ]
+    json_format = "json" in request.headers.get("content-type", "")
     try:
-        return parse_csv(body)
+        return parse_rows(body, json_format=json_format)
     except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+        raise InvalidInput(f"the body is not a prospect list: {exc}") from exc
 
 
 @router.post("/campaigns/{campaign_id}/prospects", tags=["campaigns"])
