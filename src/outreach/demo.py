@@ -27,6 +27,7 @@ from outreach.campaigns.service import activate, create_campaign, get_campaign, 
 from outreach.campaigns.workflows import schedule_campaign
 from outreach.config import Settings
 from outreach.journeys.service import events_of_campaign
+from outreach.linkedin.sandbox import Simulator
 from outreach.models import TERMINAL_STATUSES, Journey, JourneyStatus
 from outreach.prospects.service import import_prospects
 from outreach.runtime import Runtime
@@ -37,6 +38,11 @@ def _remove_sqlite_file(url: str) -> None:
     if path and path != ":memory:":
         for suffix in ("", "-wal", "-shm"):
             Path(path + suffix).unlink(missing_ok=True)
+
+
+def _simulator(rt: Runtime) -> Simulator:
+    assert rt.simulator is not None, "the demo runs on the sandbox"
+    return rt.simulator
 
 
 def _prepare(rt: Runtime, prospects: int) -> int:
@@ -53,7 +59,7 @@ def _prepare(rt: Runtime, prospects: int) -> int:
         rows = []
         for i in range(1, prospects + 1):
             slug = f"demo-prospect-{i:03d}"
-            person = rt.simulator.person(slug)
+            person = _simulator(rt).person(slug)
             rows.append(
                 (
                     i,
@@ -138,7 +144,7 @@ def _summary(rt: Runtime, campaign_id: int, elapsed: float, console: Console) ->
     follow_ups = Counter(
         details.get("follow_up") for _, kind, details in events if kind == "message_sent"
     )
-    log = rt.simulator.log(account)
+    log = _simulator(rt).log(account)
     sim = Counter(entry["kind"] for entry in log)
     first_sends = sum(
         1 for _, kind, d in events if kind == "invitation_sent" and not d.get("already_pending")

@@ -137,7 +137,9 @@ def deliver_sandbox_replies(rt: Runtime) -> None:
     """Hand the simulator's due replies to the reply service, as a webhook would."""
     from outreach.replies.service import handle_inbound_message
 
-    due = rt.simulator.due_inbound()
+    simulator = rt.simulator
+    assert simulator is not None, "only started when the sandbox drives LinkedIn"
+    due = simulator.due_inbound()
     for item in due:
         handle_inbound_message(
             rt,
@@ -149,7 +151,7 @@ def deliver_sandbox_replies(rt: Runtime) -> None:
             source="sandbox",
         )
     if due:
-        rt.simulator.mark_delivered([item.message_id for item in due])
+        simulator.mark_delivered([item.message_id for item in due])
 
 
 def start_workflow(fn: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> str:

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SQLAlchemyDatasource
@@ -21,6 +21,9 @@ from outreach.config import Settings
 from outreach.db import create_dbos_sqlite_engine, create_engine, make_sessionmaker
 from outreach.linkedin.provider import LinkedInProvider
 from outreach.migrations import upgrade
+
+if TYPE_CHECKING:
+    from outreach.linkedin.sandbox import Simulator
 
 log = logging.getLogger("outreach")
 
@@ -35,7 +38,7 @@ class Runtime:
     clock: SimClock
     provider: LinkedInProvider
     datasource: SQLAlchemyDatasource
-    simulator: Any = None  # the Simulator when the provider is the sandbox
+    simulator: Simulator | None = None  # when the sandbox drives LinkedIn
     rescaled: bool = False  # the clock's scale changed at this start
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -68,7 +71,7 @@ def current() -> Runtime:
 
 def _build_provider(
     settings: Settings, sessions: sessionmaker[Session], clock: SimClock
-) -> tuple[LinkedInProvider, Any]:
+) -> tuple[LinkedInProvider, Simulator | None]:
     if settings.linkedin_provider == "unipile":
         from outreach.linkedin.unipile import UnipileProvider
 
