@@ -53,15 +53,14 @@ def launch(url: str, prospects: int) -> dict[str, float]:
     from dbos import DBOS
 
     from outreach import runtime
+    from outreach.accounts.commands import create_account
     from outreach.accounts.schemas import AccountCreate
-    from outreach.accounts.service import create_account
+    from outreach.campaigns.commands import create_campaign
+    from outreach.campaigns.commands import launch as launch_campaign
     from outreach.campaigns.schemas import CampaignCreate
-    from outreach.campaigns.service import activate, create_campaign
-    from outreach.campaigns.workflows import schedule_campaign
-    from outreach.prospects.service import import_prospects
+    from outreach.prospects.commands import import_prospects
 
     rt = runtime.start(_settings(url), workers=False)
-    now = rt.clock.now()
     rows = [
         (i, {"public_identifier": f"bench-{i:05d}", "first_name": f"P{i}", "company": "Acme"})
         for i in range(prospects)
@@ -74,17 +73,14 @@ def launch(url: str, prospects: int) -> dict[str, float]:
         work_end=clock_time(23, 59),
     )
     started = time.perf_counter()
-    with rt.sessions.begin() as session:
-        account = create_account(session, sender, now=now)
-        campaign = create_campaign(
-            session, CampaignCreate(name="b", account_id=account.id), now=now
-        )
-        imported = import_prospects(session, campaign.id, rows, now=now).imported
-        activate(session, campaign.id, now=now)
-        campaign_id = campaign.id
+    account = create_account(rt, sender)
+    campaign = create_campaign(rt, CampaignCreate(name="b", account_id=account.id))
+    imported = import_prospects(rt, campaign.id, rows).imported
     import_s = time.perf_counter() - started
     started = time.perf_counter()
-    scheduled = DBOS.start_workflow(schedule_campaign, campaign_id).get_result()
+    accepted = launch_campaign(rt, campaign.id)
+    assert accepted.workflow_id is not None
+    scheduled = DBOS.retrieve_workflow(accepted.workflow_id).get_result()
     schedule_s = time.perf_counter() - started
     delayed = DBOS.list_workflows(status="DELAYED", load_input=False, load_output=False)
     runtime.stop()

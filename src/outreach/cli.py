@@ -8,20 +8,22 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from outreach.config import Settings
 from outreach.errors import OutreachError
+
+if TYPE_CHECKING:
+    from outreach.runtime import Runtime
 
 app = typer.Typer(help="Self-hosted LinkedIn outreach automation.", no_args_is_help=True)
 campaigns_app = typer.Typer(
@@ -111,27 +113,33 @@ def demo(
 
 
 @contextmanager
-def _database() -> Iterator[tuple[Session, datetime]]:
-    """A migrated database and a transaction, without starting DBOS or workers.
+def _runtime() -> Iterator[Runtime]:
+    """The runtime, without queue workers, for one command; business errors are printed.
 
-    Yields the session and the simulated time; a business error is printed, not raised.
+    It runs under an executor id of its own, so it never recovers a server's or a
+    worker's in-flight work, and it waits for the workflows its command started (a
+    launch's scheduling, say) before it exits.
     """
-    from outreach.clock import load_clock
-    from outreach.db import create_engine, make_sessionmaker
-    from outreach.migrations import upgrade
+    from outreach import runtime
 
-    settings = _settings()
-    engine = create_engine(settings.database_url)
+    settings = _settings(executor_id=f"cli-{uuid.uuid4().hex[:12]}", log_level="ERROR")
+    rt = runtime.start(settings, workers=False)
     try:
-        upgrade(engine)
-        sessions = make_sessionmaker(engine)
-        clock = load_clock(sessions, None)
-        with sessions.begin() as session:
-            yield session, clock.now()
+        yield rt
+        _wait_for_started_work(settings.executor_id)
     except OutreachError as exc:
         _fail(exc)
     finally:
-        engine.dispose()
+        runtime.stop()
+
+
+def _wait_for_started_work(executor_id: str) -> None:
+    from dbos import DBOS
+
+    while DBOS.list_workflows(
+        executor_id=executor_id, status="PENDING", load_input=False, load_output=False
+    ):
+        time.sleep(0.1)
 
 
 def _invalid(exc: ValidationError) -> NoReturn:
@@ -143,9 +151,10 @@ def _invalid(exc: ValidationError) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _fail(exc: OutreachError) -> None:
+def _fail(exc: OutreachError) -> NoReturn:
     console.print(f"[red]{exc.message}[/red]")
-    for detail in exc.details or []:
+    details = exc.details or []
+    for detail in details if isinstance(details, list) else [details]:
         console.print(f"  - {detail}")
     raise typer.Exit(1)
 
@@ -158,9 +167,9 @@ def accounts_create(
     daily_invites: Annotated[int, typer.Option()] = 25,
     weekly_invites: Annotated[int, typer.Option()] = 100,
 ) -> None:
-    """Add a sender account."""
+    """Add a sender account (its LinkedIn account is checked with the provider first)."""
+    from outreach.accounts.commands import create_account
     from outreach.accounts.schemas import AccountCreate
-    from outreach.accounts.service import create_account
 
     try:
         data = AccountCreate(
@@ -172,22 +181,41 @@ def accounts_create(
         )
     except ValidationError as exc:
         _invalid(exc)
-    with _database() as (session, now):
-        driven_by = _settings().linkedin_provider
-        account = create_account(session, data, now=now, driven_by=driven_by)
+    with _runtime() as rt:
+        account = create_account(rt, data)
     console.print(f"account [bold]{account.id}[/bold] created ({account.external_id})")
 
 
 @accounts_app.command("list")
 def accounts_list() -> None:
-    from outreach.accounts.service import list_accounts
+    from outreach.accounts.commands import list_all
 
     table = Table("id", "name", "provider", "external id", "status", "reason")
-    with _database() as (session, _):
-        for a in list_accounts(session):
+    with _runtime() as rt:
+        for a in list_all(rt):
             reason = a.status_reason or ""
-            table.add_row(str(a.id), a.name, a.provider, a.external_id, a.status.value, reason)
+            table.add_row(str(a.id), a.name, a.provider, a.external_id, a.status, reason)
     console.print(table)
+
+
+@accounts_app.command("pause")
+def accounts_pause(account_id: int) -> None:
+    """Pause a sender: its journeys hold until it is resumed."""
+    from outreach.accounts.commands import pause_account
+
+    with _runtime() as rt:
+        pause_account(rt, account_id)
+    console.print(f"account {account_id} paused")
+
+
+@accounts_app.command("resume")
+def accounts_resume(account_id: int) -> None:
+    """Resume a sender and reschedule the journeys its pause held."""
+    from outreach.accounts.commands import resume_account
+
+    with _runtime() as rt:
+        resume_account(rt, account_id)
+    console.print(f"account {account_id} resumed")
 
 
 @campaigns_app.command("create")
@@ -199,8 +227,8 @@ def campaigns_create(
     ] = None,
 ) -> None:
     """Create a draft campaign (default sequence unless --spec says otherwise)."""
+    from outreach.campaigns.commands import create_campaign
     from outreach.campaigns.schemas import CampaignCreate
-    from outreach.campaigns.service import create_campaign
 
     try:
         extra = json.loads(spec.read_text()) if spec else {}
@@ -209,18 +237,24 @@ def campaigns_create(
         raise typer.Exit(2) from exc
     try:
         data = CampaignCreate(name=name, account_id=account_id, **extra)
-    except ValidationError as exc:
-        _invalid(exc)
-    with _database() as (session, now):
-        campaign = create_campaign(session, data, now=now)
+    except (ValidationError, TypeError) as exc:
+        if isinstance(exc, ValidationError):
+            _invalid(exc)
+        console.print(f"[red]{spec} must hold a JSON object: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    with _runtime() as rt:
+        campaign = create_campaign(rt, data)
     console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
 
 
 @campaigns_app.command("import")
 def campaigns_import(campaign_id: int, file: Path) -> None:
-    """Import prospects from a CSV or JSON file; bad rows are listed, good rows kept."""
+    """Import prospects from a CSV or JSON file; bad rows are listed, good rows kept.
+
+    An active campaign schedules the new prospects at once.
+    """
+    from outreach.prospects.commands import import_prospects
     from outreach.prospects.importer import parse_rows
-    from outreach.prospects.service import import_prospects
 
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -228,8 +262,8 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         console.print(f"[red]Cannot read {file}: {exc}[/red]")
         raise typer.Exit(2) from exc
-    with _database() as (session, now):
-        result = import_prospects(session, campaign_id, rows, now=now)
+    with _runtime() as rt:
+        result = import_prospects(rt, campaign_id, rows)
     console.print(
         f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, "
         f"errors {len(result.errors)}"
@@ -240,42 +274,34 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         raise typer.Exit(1)
 
 
-def _run_workflow(fn: Any, *args: Any, progress: str | None = None) -> Any:
-    """Run one workflow in this process (no queue workers) and wait for its result.
-
-    With ``progress``, show a bar fed by the workflow's ``total`` and ``enqueued`` events.
-    """
+def _follow(workflow_id: str, what: str) -> Any:
+    """Wait for a workflow, with a bar fed by its ``total`` and ``started`` events."""
     from dbos import DBOS
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from outreach import runtime
-
-    runtime.start(_settings(), workers=False)
-    try:
-        handle = DBOS.start_workflow(fn, *args)
-        if progress is None:
-            return handle.get_result()
-        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task(progress, total=None)
-            while handle.get_status().status in ("PENDING", "ENQUEUED"):
-                events = DBOS.get_all_events(handle.get_workflow_id())
-                bar.update(task, total=events.get("total"), completed=events.get("enqueued", 0))
-                time.sleep(0.2)
-        return handle.get_result()
-    finally:
-        runtime.stop()
+    handle: Any = DBOS.retrieve_workflow(workflow_id)
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        while handle.get_status().status in ("PENDING", "ENQUEUED"):
+            events = DBOS.get_all_events(workflow_id)
+            bar.update(task, total=events.get("total"), completed=events.get("started", 0))
+            time.sleep(0.2)
+    return handle.get_result()
 
 
 @campaigns_app.command("launch")
 def campaigns_launch(campaign_id: int) -> None:
     """Launch: create the journeys and schedule their invitations."""
-    from outreach.campaigns.service import activate
-    from outreach.campaigns.workflows import schedule_campaign
+    from outreach.campaigns.commands import launch
 
-    with _database() as (session, now):
-        activate(session, campaign_id, now=now)
-    count = _run_workflow(schedule_campaign, campaign_id, progress="scheduling invitations")
+    with _runtime() as rt:
+        accepted = launch(rt, campaign_id)
+        assert accepted.workflow_id is not None
+        count = _follow(accepted.workflow_id, "scheduling invitations")
+    if not accepted.started:
+        console.print(f"campaign {campaign_id} was launched already ({count} journeys then)")
+        return
     console.print(
         f"campaign {campaign_id} launched: {count} journeys scheduled; "
         "a running `outreach serve` or `outreach worker` carries them out."
@@ -284,21 +310,21 @@ def campaigns_launch(campaign_id: int) -> None:
 
 @campaigns_app.command("pause")
 def campaigns_pause(campaign_id: int) -> None:
-    from outreach.campaigns.service import pause
+    from outreach.campaigns.commands import pause
 
-    with _database() as (session, _):
-        pause(session, campaign_id)
+    with _runtime() as rt:
+        pause(rt, campaign_id)
     console.print(f"campaign {campaign_id} paused")
 
 
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: int) -> None:
-    from outreach.campaigns.service import resume
-    from outreach.campaigns.workflows import resume_held
+    from outreach.campaigns.commands import resume
 
-    with _database() as (session, _):
-        resume(session, campaign_id)
-    count = _run_workflow(resume_held, campaign_id, None)
+    with _runtime() as rt:
+        accepted = resume(rt, campaign_id)
+        assert accepted.workflow_id is not None
+        count = _follow(accepted.workflow_id, "rescheduling held journeys")
     console.print(f"campaign {campaign_id} resumed: {count} journeys rescheduled")
 
 
@@ -307,7 +333,7 @@ def campaigns_status(campaign_id: int) -> None:
     """Counts per journey state."""
     from outreach.campaigns.service import get_campaign, summarize
 
-    with _database() as (session, _):
+    with _runtime() as rt, rt.sessions() as session:
         summary = summarize(session, get_campaign(session, campaign_id))
     table = Table(title=f"{summary.name} — {summary.status}")
     table.add_column("state")
@@ -324,10 +350,31 @@ def campaigns_list() -> None:
     from outreach.campaigns.service import list_campaigns
 
     table = Table("id", "name", "account", "status")
-    with _database() as (session, _):
+    with _runtime() as rt, rt.sessions() as session:
         for c in list_campaigns(session):
             table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
     console.print(table)
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option(help="Repair what is found (the sweep does too).")
+    ] = False,
+) -> None:
+    """List journeys that are not finished yet have no live workflow behind them."""
+    from outreach.journeys.doctor import problems, repair_all
+
+    with _runtime():
+        found = problems()
+        table = Table("journey", "campaign", "stage", "problem", "detail")
+        for p in found:
+            table.add_row(str(p.journey_id), str(p.campaign_id), p.stage or "", p.kind, p.detail)
+        if found:
+            console.print(table)
+        console.print(f"{len(found)} journeys without a live workflow or a reason")
+        if repair and found:
+            console.print(f"repaired {repair_all()}")
 
 
 @sandbox_app.command("serve")
@@ -340,8 +387,8 @@ def sandbox_serve(
     ] = None,
 ) -> None:
     """Serve the simulator behind Unipile's v1 HTTP API (a fake Unipile, with webhooks)."""
-    from outreach.linkedin.fake_unipile import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY
-    from outreach.linkedin.fake_unipile import serve as serve_fake
+    from outreach.sandbox.fake_unipile import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY
+    from outreach.sandbox.fake_unipile import serve as serve_fake
 
     keyed = "the key in UNIPILE_API_KEY" if os.environ.get("UNIPILE_API_KEY") else DEFAULT_API_KEY
     console.print(

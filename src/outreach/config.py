@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     host: str = "127.0.0.1"
     port: int = 8000
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Stage workflows one process runs at once."
+    )
     queue_poll_seconds: float | None = Field(
         default=None, description="Queue polling interval; derived from the time scale when unset."
     )
@@ -66,6 +69,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def pool_size(self) -> int:
+        """Database connections per process: one per running stage (a send holds one on
+        PostgreSQL), one per transaction it runs, and the web server's and loops' own."""
+        return 2 * self.worker_concurrency + 8
 
     @property
     def poll_seconds(self) -> float:

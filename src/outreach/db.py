@@ -51,14 +51,18 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> sa.Engine:
+def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> sa.Engine:
+    """Our engine. A connection that cannot be had within ``pool_timeout`` raises
+    ``sqlalchemy.exc.TimeoutError``, which transactions retry (``engine.tx``)."""
+    kwargs.setdefault("pool_timeout", 10)
     if url.startswith("sqlite"):
+        kwargs.setdefault("pool_size", pool_size)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("max_overflow", pool_size)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 

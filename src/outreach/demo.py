@@ -20,17 +20,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from outreach import runtime
+from outreach.accounts.commands import create_account
 from outreach.accounts.schemas import AccountCreate
-from outreach.accounts.service import create_account
+from outreach.campaigns.commands import create_campaign, launch
 from outreach.campaigns.schemas import CampaignCreate
-from outreach.campaigns.service import activate, create_campaign, get_campaign, summarize
-from outreach.campaigns.workflows import schedule_campaign
+from outreach.campaigns.service import get_campaign, summarize
 from outreach.config import Settings
 from outreach.journeys.service import events_of_campaign
-from outreach.linkedin.sandbox import Simulator
 from outreach.models import TERMINAL_STATUSES, Journey, JourneyStatus
-from outreach.prospects.service import import_prospects
+from outreach.prospects.commands import import_prospects
 from outreach.runtime import Runtime
+from outreach.sandbox.simulator import Simulator
 
 
 def _remove_sqlite_file(url: str) -> None:
@@ -46,35 +46,27 @@ def _simulator(rt: Runtime) -> Simulator:
 
 
 def _prepare(rt: Runtime, prospects: int) -> int:
-    now = rt.clock.now()
-    with rt.sessions.begin() as session:
-        account = create_account(
-            session, AccountCreate(name="Demo sender", timezone="Europe/Paris"), now=now
-        )
-        campaign = create_campaign(
-            session,
-            CampaignCreate(name=f"Demo campaign ({prospects} prospects)", account_id=account.id),
-            now=now,
-        )
-        rows = []
-        for i in range(1, prospects + 1):
-            slug = f"demo-prospect-{i:03d}"
-            person = _simulator(rt).person(slug)
-            rows.append(
-                (
-                    i,
-                    {
-                        "profile_url": f"https://www.linkedin.com/in/{slug}/",
-                        "first_name": person.first_name,
-                        "last_name": person.last_name,
-                        "company": person.company,
-                        "title": person.headline,
-                    },
-                )
-            )
-        import_prospects(session, campaign.id, rows, now=now)
-        activate(session, campaign.id, now=now)
-        return campaign.id
+    """A sender, a campaign with generated prospects, launched: the same commands a user runs."""
+    account = create_account(rt, AccountCreate(name="Demo sender", timezone="Europe/Paris"))
+    name = f"Demo campaign ({prospects} prospects)"
+    campaign = create_campaign(rt, CampaignCreate(name=name, account_id=account.id))
+    rows = []
+    for i in range(1, prospects + 1):
+        slug = f"demo-prospect-{i:03d}"
+        person = _simulator(rt).person(slug)
+        row = {
+            "profile_url": f"https://www.linkedin.com/in/{slug}/",
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "company": person.company,
+            "title": person.headline,
+        }
+        rows.append((i, row))
+    import_prospects(rt, campaign.id, rows)
+    accepted = launch(rt, campaign.id)
+    assert accepted.workflow_id is not None
+    DBOS.retrieve_workflow(accepted.workflow_id).get_result()
+    return campaign.id
 
 
 @dataclass
@@ -111,7 +103,6 @@ def run_demo(settings: Settings, *, prospects: int, fresh: bool, console: Consol
     rt = runtime.start(settings)
     try:
         campaign_id = _prepare(rt, prospects)
-        DBOS.start_workflow(schedule_campaign, campaign_id).get_result()
         progress = Progress(
             TextColumn("journeys ended"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         )

@@ -1,70 +1,136 @@
-"""The durable engine's plumbing: queue, transactions as DBOS steps, delayed enqueue.
+"""The durable engine's plumbing: transactions as DBOS steps, starting work, the queue.
 
 A waiting journey is one DELAYED workflow row (``run_stage`` with a business-key id),
-never a thread or a task: the queue releases it when its simulated time comes.
+never a thread or a task: the queue releases it when its simulated time comes. Work that
+a transaction asks for (``uow.defer``) is started here, after that transaction commits.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import sqlalchemy.exc as sa_exc
+from croniter import croniter
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlalchemy.orm import Session
 
-from outreach.journeys.repository import Scheduled
+from outreach.queues import ACTIONS_QUEUE, MIN_ACTION_SPACING_SIM_SECONDS, SWEEP_SCHEDULE
 from outreach.runtime import Runtime, current
+from outreach.uow import Work, take_deferred
 
 log = logging.getLogger("outreach.engine")
-
-ACTIONS_QUEUE = "outreach-actions"
-# Unipile advises at least 10-20 s between two actions of one account.
-MIN_ACTION_SPACING_SIM_SECONDS = 15.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# A transaction that failed for the database's sake (pool exhausted, connection lost,
+# deadlock, SQLite busy) is run again as a new step, this many times, backing off.
+TX_ATTEMPTS = 8
+TX_BACKOFF_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
+# Work started from inside a workflow is enqueued in batches of this size, each batch one
+# step, and the workflow publishes ``total`` and ``started`` events as it goes.
+BATCH = 250
+ENQUEUE_THREADS = 8
+# Under a compressed clock the sweep runs on simulated time, but not more often than this.
+SWEEP_MIN_GAP = 1.0
+
+
+def transient_db_error(exc: BaseException) -> bool:
+    """A failure of the database connection or of concurrency, not of our logic."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no connection free in the pool
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return False
+
 
 def tx(fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run ``fn(session, now, *args)`` as a DBOS transaction step: recorded exactly once.
+    """Run ``fn(session, now, *args)`` as a DBOS transaction step, then start its work.
 
     ``now`` is read from the simulated clock inside the transaction, so it is part of
-    the recorded step and a replay sees the same time.
+    the recorded step and a replay sees the same time. The work ``fn`` deferred is part
+    of the recorded output too, and is started once the step has committed (again on a
+    replay: every piece of work has a business-key id). PostgreSQL runs it READ
+    COMMITTED: our transactions take the row locks they need, in one order (sender,
+    then journey), instead of relying on SERIALIZABLE's aborts.
     """
     rt = current()
+    isolation = "SERIALIZABLE" if rt.settings.is_sqlite else "READ COMMITTED"
 
-    def body() -> R:
+    def body() -> tuple[R, list[Work]]:
         session = rt.datasource.sql_session()
-        return fn(session, rt.clock.now(), *args, **kwargs)
+        result = fn(session, rt.clock.now(), *args, **kwargs)
+        return result, take_deferred(session)
 
-    return rt.datasource.run_tx_step({"name": fn.__name__}, body)
+    options: Any = {"name": fn.__name__, "isolation_level": isolation}
+    for attempt in range(TX_ATTEMPTS):
+        try:
+            result, work = rt.datasource.run_tx_step(options, body)
+            break
+        except Exception as exc:
+            if not transient_db_error(exc) or attempt == TX_ATTEMPTS - 1:
+                raise
+            log.warning("transaction %s failed (%s); trying again", fn.__name__, exc)
+            time.sleep(TX_BACKOFF_SECONDS[min(attempt, len(TX_BACKOFF_SECONDS) - 1)])
+    start_work(work)
+    return result
 
 
-def workflow_id(s: Scheduled) -> str:
-    return f"journey-{s.journey_id}-{s.stage}-{s.seq}"
+def start_work(work: Sequence[Work]) -> None:
+    """Start each piece of work (idempotent by its workflow id)."""
+    if not work:
+        return
+    in_workflow = DBOS.workflow_id is not None and DBOS.step_status is None
+    if not in_workflow or len(work) <= 1:
+        for item in work:
+            _start(item)
+        return
+    DBOS.set_event("total", len(work))
+    for begin in range(0, len(work), BATCH):
+        batch = list(work[begin : begin + BATCH])
+        start_batch(batch)
+        DBOS.set_event("started", begin + len(batch))
 
 
-def enqueue(s: Scheduled) -> None:
-    """Enqueue the stage workflow, delayed until its simulated time (idempotent by id)."""
-    from outreach.journeys.workflows import run_stage
+@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.5)
+def start_batch(batch: list[Work]) -> None:
+    """Start a batch of work, several at a time on PostgreSQL (SQLite has one writer).
 
-    delay = current().clock.real_delay_until(s.at)
-    # DBOS keeps the release time in whole milliseconds, rounded down: one more keeps a
-    # stage from starting before its time (a millisecond is minutes of compressed time).
-    delay_seconds = delay + 0.001 if delay > 0 else None
+    The workflows started are not children of the caller: their ids are business keys,
+    so a re-run of this step (a retry, a crash) attaches to what was started already.
+    """
+    threads = 1 if current().settings.is_sqlite else ENQUEUE_THREADS
+    with ThreadPoolExecutor(threads, thread_name_prefix="start-work") as pool:
+        list(pool.map(_start, batch))
+
+
+def _start(work: Work) -> None:
+    fn = work.function()
+    if work.queue is None:
+        with SetWorkflowID(work.workflow_id):
+            DBOS.start_workflow(fn, *work.args)
+        return
+    delay_seconds: float | None = None
+    if work.at is not None:
+        delay = current().clock.real_delay_until(work.at)
+        # DBOS keeps the release time in whole milliseconds, rounded down: one more keeps
+        # a stage from starting before its time (a millisecond is minutes of compressed
+        # time).
+        delay_seconds = delay + 0.001 if delay > 0 else None
     with (
-        SetWorkflowID(workflow_id(s)),
-        SetEnqueueOptions(queue_partition_key=str(s.account_id), delay_seconds=delay_seconds),
+        SetWorkflowID(work.workflow_id),
+        SetEnqueueOptions(queue_partition_key=work.partition, delay_seconds=delay_seconds),
     ):
-        DBOS.enqueue_workflow(ACTIONS_QUEUE, run_stage, s.journey_id, s.stage, s.seq)
-
-
-def enqueue_all(scheduled: Iterable[Scheduled]) -> None:
-    for s in scheduled:
-        enqueue(s)
+        DBOS.enqueue_workflow(work.queue, fn, *work.args)
 
 
 def register(rt: Runtime) -> None:
@@ -74,10 +140,9 @@ def register(rt: Runtime) -> None:
 
 
 def after_launch(rt: Runtime, *, workers: bool) -> None:
-    from outreach.campaigns.workflows import sweep
-
     DBOS.register_queue(
         ACTIONS_QUEUE,
+        worker_concurrency=rt.settings.worker_concurrency,
         partition_limiter={
             "limit": 1,
             "period": MIN_ACTION_SPACING_SIM_SECONDS / rt.settings.time_scale,
@@ -94,21 +159,56 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         # that is hours of simulated lateness, so release them as often as we poll.
         sys_db = _dbos_system_database()
         rt.every(rt.settings.poll_seconds, sys_db.transition_delayed_workflows, "release-delayed")
-    DBOS.apply_schedules(
-        [
-            {
-                "schedule_name": "outreach-sweep",
-                "workflow_fn": sweep,
-                "schedule": rt.settings.sweep_cron,
-            }
-        ]
-    )
+    _schedule_sweep(rt)
     if rt.simulator is not None:
+        from outreach.sandbox.courier import deliver_replies
+
         rt.every(
-            max(0.05, rt.settings.poll_seconds),
-            lambda: deliver_sandbox_replies(rt),
-            "sandbox-courier",
+            max(0.05, rt.settings.poll_seconds), lambda: _discard(deliver_replies(rt)), "courier"
         )
+
+
+def _schedule_sweep(rt: Runtime) -> None:
+    """The sweep on its cron: DBOS's schedule in real time, the simulated clock's otherwise.
+
+    Under a compressed clock the sweep's "every two hours" are simulated hours, or prospects
+    added to a running campaign would wait for days of its time. Each firing's workflow id
+    is its simulated time, so several processes sharing the clock run it once.
+    """
+    from outreach.campaigns.workflows import sweep
+
+    if rt.clock.scale == 1:
+        DBOS.apply_schedules(
+            [
+                {
+                    "schedule_name": SWEEP_SCHEDULE,
+                    "workflow_fn": sweep,
+                    "schedule": rt.settings.sweep_cron,
+                }
+            ]
+        )
+        return
+    if DBOS.get_schedule(SWEEP_SCHEDULE) is not None:
+        DBOS.delete_schedule(SWEEP_SCHEDULE)
+    thread = threading.Thread(target=_simulated_cron, args=(rt, sweep), name="sweep", daemon=True)
+    thread.start()
+    rt.threads.append(thread)
+
+
+def _simulated_cron(rt: Runtime, sweep: Callable[[datetime, Any], None]) -> None:
+    """Fire ``sweep`` on the cron's simulated times, at most once per ``SWEEP_MIN_GAP``
+    real seconds (two simulated hours can be a few milliseconds of real time)."""
+    fire: datetime = croniter(rt.settings.sweep_cron, rt.clock.now()).get_next(datetime)
+    while True:
+        wait = max(rt.clock.real_delay_until(fire), SWEEP_MIN_GAP)
+        if rt.stopping.wait(wait):
+            return
+        try:
+            with SetWorkflowID(f"sweep-{fire:%Y%m%dT%H%M%S}"):
+                DBOS.start_workflow(sweep, fire, None)
+        except Exception:
+            log.exception("the sweep of %s could not start", fire)
+        fire = croniter(rt.settings.sweep_cron, max(fire, rt.clock.now())).get_next(datetime)
 
 
 def retime_waiting_stages(rt: Runtime) -> int:
@@ -121,39 +221,20 @@ def retime_waiting_stages(rt: Runtime) -> int:
 
     with rt.sessions() as session:
         waiting = waiting_stages(session)
-    for s in waiting:
-        epoch_ms = math.ceil(rt.clock.real_epoch_of(s.at) * 1000)
-        DBOS.set_workflow_delay(workflow_id(s), delay_until_epoch_ms=epoch_ms)
+    for work in waiting:
+        assert work.at is not None
+        epoch_ms = math.ceil(rt.clock.real_epoch_of(work.at) * 1000)
+        DBOS.set_workflow_delay(work.workflow_id, delay_until_epoch_ms=epoch_ms)
     return len(waiting)
 
 
 def _dbos_system_database() -> Any:
+    # The one private reach into DBOS, until the simulated clock stops depending on
+    # DBOS's once-a-second release of delayed workflows.
     from dbos._dbos import _get_dbos_instance
 
     return _get_dbos_instance()._sys_db
 
 
-def deliver_sandbox_replies(rt: Runtime) -> None:
-    """Hand the simulator's due replies to the reply service, as a webhook would."""
-    from outreach.replies.service import handle_inbound_message
-
-    simulator = rt.simulator
-    assert simulator is not None, "only started when the sandbox drives LinkedIn"
-    due = simulator.due_inbound()
-    for item in due:
-        handle_inbound_message(
-            rt,
-            account_external_id=item.account,
-            sender_provider_id=item.provider_id,
-            message_id=item.message_id,
-            text=item.text,
-            at=item.at,
-            source="sandbox",
-        )
-    if due:
-        simulator.mark_delivered([item.message_id for item in due])
-
-
-def start_workflow(fn: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> str:
-    handle = DBOS.start_workflow(fn, *args, **kwargs)
-    return handle.get_workflow_id()
+def _discard(_: object) -> None:
+    """For a background task whose result is only informative."""

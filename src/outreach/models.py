@@ -15,10 +15,10 @@ from outreach.db import Base
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _enum(kind: type[enum.StrEnum]) -> sa.Enum:
-    """Stored as the lowercase values, in a VARCHAR with a CHECK: no native enum to migrate."""
+def _enum(kind: type[enum.StrEnum], length: int = 20) -> sa.Enum:
+    """Stored as the lowercase values, in a VARCHAR: no native enum to migrate."""
     return sa.Enum(
-        kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
     )
 
 
@@ -26,6 +26,13 @@ class AccountStatus(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # a person or an account-level provider error paused it
     BACKOFF = "backoff"  # a provider limit was hit: resumes by itself at paused_until
+
+
+class PausedBy(enum.StrEnum):
+    """Who paused a sender: a person lifts their own pause; LinkedIn's lifts with it."""
+
+    PERSON = "person"
+    PROVIDER = "provider"
 
 
 class CampaignStatus(enum.StrEnum):
@@ -59,6 +66,25 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+class EventKind(enum.StrEnum):
+    """What a journey's timeline records."""
+
+    SCHEDULED = "scheduled"
+    INVITATION_SENT = "invitation_sent"
+    ALREADY_CONNECTED = "already_connected"
+    INVITATION_ACCEPTED = "invitation_accepted"
+    MESSAGE_SENT = "message_sent"
+    REPLY_RECEIVED = "reply_received"
+    NOT_ACCEPTED = "not_accepted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ERROR = "error"
+    HELD = "held"
+    RESUMED = "resumed"
+    REPLANNED = "replanned"  # a stage moved to a later time (working hours, back-off)
+    REPAIRED = "repaired"  # the sweep found the stage with no live workflow and re-ran it
+
+
 class ClockState(Base):
     """The persisted anchor of the simulated clock: one row."""
 
@@ -88,7 +114,10 @@ class Account(Base):
         _enum(AccountStatus), default=AccountStatus.ACTIVE
     )
     status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    paused_by: Mapped[PausedBy | None] = mapped_column(_enum(PausedBy))
     paused_until: Mapped[datetime | None]
+    # How many times it was resumed: the business key of each resume's workflow.
+    resumes: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
 
 
@@ -104,6 +133,9 @@ class Campaign(Base):
     templates: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     launched_at: Mapped[datetime | None]
+    # How many times its pending prospects were asked to be scheduled (launch, import,
+    # resume): the business key of each such workflow.
+    schedule_runs: Mapped[int] = mapped_column(default=0, server_default="0")
     account: Mapped[Account] = relationship(lazy="joined")
 
 
@@ -143,7 +175,7 @@ class Journey(Base):
     stage: Mapped[str | None] = mapped_column(sa.String(40))
     stage_seq: Mapped[int] = mapped_column(default=0)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
-    waiting_for: Mapped[str | None] = mapped_column(sa.String(200))
+    waiting_for: Mapped[str | None] = mapped_column(sa.Text)
     # Held: its campaign or sender is paused; ``stage`` resumes when they do.
     held: Mapped[bool] = mapped_column(default=False)
     invited_at: Mapped[datetime | None]
@@ -163,10 +195,11 @@ class JourneyEvent(Base):
     """Append-only timeline of a journey."""
 
     __tablename__ = "journey_events"
+    __table_args__ = (sa.Index("ix_journey_events_kind_at", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     journey_id: Mapped[int] = mapped_column(sa.ForeignKey("journeys.id"), index=True)
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, length=40))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -209,73 +242,3 @@ class WebhookDelivery(Base):
     )  # processed | duplicate | ignored | rejected | failed (answered 500: redelivered)
     error: Mapped[str | None] = mapped_column(sa.Text)
     payload: Mapped[str] = mapped_column(sa.Text)  # raw body as received
-
-
-# -- Sandbox ------------------------------------------------------------------------------
-# The simulated LinkedIn's own state (linkedin/sandbox.py), kept apart from the journey
-# tables: the engine never reads these, it only sees what the simulator answers.
-
-
-class SandboxAction(Base):
-    """The simulator's own record of every action it received (not the journey tables)."""
-
-    __tablename__ = "sandbox_actions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(sa.String(200), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message | withdrawal
-    recipient: Mapped[str] = mapped_column(sa.String(200), index=True)
-    text: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[datetime]
-
-
-_OPEN_INVITATION = sa.text("withdrawn_at IS NULL")
-
-
-class SandboxInvitation(Base):
-    """An invitation the simulator holds: accepted once ``accept_at`` has passed.
-
-    ``accept_at`` is fixed when it is sent (the person's delay, or never) and moved
-    earlier by a forced accept; a withdrawal clears it. ``announced`` marks the
-    acceptances already reported as ``new_relation`` webhooks.
-    """
-
-    __tablename__ = "sandbox_invitations"
-    __table_args__ = (
-        sa.Index("ix_sandbox_invitations_pair", "account", "person"),
-        # One open invitation per pair: two concurrent invites cannot both insert one.
-        sa.Index(
-            "uq_sandbox_invitations_open",
-            "account",
-            "person",
-            unique=True,
-            sqlite_where=_OPEN_INVITATION,
-            postgresql_where=_OPEN_INVITATION,
-        ),
-        sa.Index("ix_sandbox_invitations_due", "announced", "accept_at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(sa.String(200))
-    person: Mapped[str] = mapped_column(sa.String(200))  # provider id
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    sent_at: Mapped[datetime]
-    accept_at: Mapped[datetime | None]
-    withdrawn_at: Mapped[datetime | None]
-    announced: Mapped[bool] = mapped_column(default=False)
-
-
-class SandboxMessage(Base):
-    """Messages in the simulator's chats, both ways; an inbound one is visible from ``at``."""
-
-    __tablename__ = "sandbox_messages"
-    __table_args__ = (
-        sa.Index("ix_sandbox_messages_pair", "account", "person"),
-        sa.Index("ix_sandbox_messages_due", "delivered", "at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(sa.String(200))
-    person: Mapped[str] = mapped_column(sa.String(200))  # provider id
-    chat: Mapped[str] = mapped_column(sa.String(40), index=True)  # derived from the pair
-    inbound: Mapped[bool]
-    text: Mapped[str] = mapped_column(sa.Text)
-    at: Mapped[datetime]
-    delivered: Mapped[bool] = mapped_column(default=False)  # announced by a webhook

@@ -2,6 +2,7 @@
 
 DBOS registers workflows on module-level functions, so the workflows reach the
 process's ``Runtime`` through ``current()``; it is set by ``start()`` and nowhere else.
+Tests and tools may hand ``start`` their own provider or clock.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from outreach.linkedin.provider import LinkedInProvider
 from outreach.migrations import upgrade
 
 if TYPE_CHECKING:
-    from outreach.linkedin.sandbox import Simulator
+    from outreach.sandbox.simulator import Simulator
 
 log = logging.getLogger("outreach")
 
 _current: Runtime | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
     settings: Settings
     engine: sa.Engine
@@ -40,14 +41,14 @@ class Runtime:
     datasource: SQLAlchemyDatasource
     simulator: Simulator | None = None  # when the sandbox drives LinkedIn
     rescaled: bool = False  # the clock's scale changed at this start
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
 
     def every(self, seconds: float, task: Callable[[], None], name: str) -> None:
         """Run ``task`` every ``seconds`` on a daemon thread until shutdown."""
 
         def loop() -> None:
-            while not self._stop.wait(seconds):
+            while not self.stopping.wait(seconds):
                 try:
                     task()
                 except Exception:
@@ -55,11 +56,11 @@ class Runtime:
 
         thread = threading.Thread(target=loop, name=name, daemon=True)
         thread.start()
-        self._threads.append(thread)
+        self.threads.append(thread)
 
     def shutdown(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
+        self.stopping.set()
+        for thread in self.threads:
             thread.join(timeout=5)
 
 
@@ -76,7 +77,7 @@ def _build_provider(
         from outreach.linkedin.unipile import UnipileProvider
 
         return UnipileProvider.from_settings(settings), None
-    from outreach.linkedin.sandbox import SandboxBehaviour, SandboxProvider, Simulator
+    from outreach.sandbox.simulator import SandboxBehaviour, SandboxProvider, Simulator
 
     simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
     return SandboxProvider(simulator), simulator
@@ -91,6 +92,7 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "notification_listener_polling_interval_sec": max(0.01, settings.poll_seconds),
         "scheduler_polling_interval_sec": 5.0,
         "log_level": settings.log_level,
+        "sys_db_pool_size": settings.pool_size,
     }
     if settings.is_sqlite:
         # Our engine: WAL and synchronous=NORMAL, which DBOS's own SQLite engine lacks.
@@ -98,16 +100,29 @@ def dbos_config(settings: Settings) -> DBOSConfig:
     return config
 
 
-def start(settings: Settings, *, workers: bool = True) -> Runtime:
-    """Migrate, load the clock, launch DBOS and (with ``workers``) the background loops."""
+def start(
+    settings: Settings,
+    *,
+    workers: bool = True,
+    provider: LinkedInProvider | None = None,
+    clock: SimClock | None = None,
+) -> Runtime:
+    """Migrate, load the clock, launch DBOS and (with ``workers``) the background loops.
+
+    ``provider`` replaces the one the settings name; ``clock`` the stored simulated clock.
+    """
     global _current
     if _current is not None:
         raise RuntimeError("the Outreach runtime is already started in this process")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.pool_size)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    clock, rescaled = load_clock_state(sessions, settings.time_scale)
-    provider, simulator = _build_provider(settings, sessions, clock)
+    rescaled = False
+    if clock is None:
+        clock, rescaled = load_clock_state(sessions, settings.time_scale)
+    simulator = None
+    if provider is None:
+        provider, simulator = _build_provider(settings, sessions, clock)
     DBOS(config=dbos_config(settings))
     datasource = SQLAlchemyDatasource.create(settings.database_url, engine=engine)
     rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator, rescaled)

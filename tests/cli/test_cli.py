@@ -52,7 +52,7 @@ def test_campaign_commands(tmp_path: Path) -> None:
     launched = outreach(tmp_path, "campaigns", "launch", "1")
     assert launched.returncode == 0, launched.stdout + launched.stderr
     assert "2 journeys scheduled" in launched.stdout
-    assert "0 journeys scheduled" in outreach(tmp_path, "campaigns", "launch", "1").stdout
+    assert "was launched already" in outreach(tmp_path, "campaigns", "launch", "1").stdout
 
     status = outreach(tmp_path, "campaigns", "status", "1").stdout
     assert "scheduled" in status and "active" in status
@@ -105,7 +105,7 @@ def test_demo_runs_the_whole_sequence_and_its_summary_matches(
 
 
 def test_unipile_webhooks_registers_the_three_webhooks_once(tmp_path: Path) -> None:
-    from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
+    from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
     from tests.loopback import serve
 
     simulator = open_simulator(f"sqlite:///{tmp_path / 'fake.db'}")

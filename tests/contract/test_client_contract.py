@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
 from outreach.linkedin.provider import (
     AccountError,
     AccountState,
@@ -23,8 +22,9 @@ from outreach.linkedin.provider import (
     RecipientError,
     TransientError,
 )
-from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
 from outreach.linkedin.unipile import ConfigurationError, UnipileProvider, register_webhooks
+from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
+from outreach.sandbox.simulator import SandboxBehaviour, Simulator
 from tests.contract.validation import SpecValidator
 from tests.loopback import serve
 

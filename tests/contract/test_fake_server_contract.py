@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
-from outreach.linkedin.people import provider_id_for
-from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
+from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
+from outreach.sandbox.people import provider_id_for
+from outreach.sandbox.simulator import SandboxBehaviour, Simulator
 from tests.contract.validation import SpecValidator
 from tests.loopback import serve
 

@@ -11,7 +11,6 @@ deliveries).
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,14 +24,20 @@ from pydantic import SecretStr
 
 from outreach import runtime
 from outreach.config import Settings
-from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
-from outreach.linkedin.people import Person
-from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
 from outreach.linkedin.unipile import UnipileProvider, register_webhooks
 from outreach.models import WebhookDelivery
+from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
+from outreach.sandbox.people import Person
+from outreach.sandbox.simulator import SandboxBehaviour, Simulator
+from outreach.testing import (  # noqa: F401  (re-exported for the tests here)
+    Steering,
+    accepts_silently_within,
+    find_people,
+    never_accepts,
+    wait_until,
+)
 from outreach.web.app import create_app
 from tests.contract.validation import SpecValidator
-from tests.engine.helpers import wait_until
 from tests.loopback import free_socket, serve_on, url_of
 
 # One simulated day is half a real second.
@@ -85,14 +90,7 @@ class Stack:
 
     def people(self, count: int, want: Callable[[Person], bool]) -> list[Person]:
         """Slugs whose simulated person behaves as wanted (the simulator is deterministic)."""
-        found = []
-        for i in range(10_000):
-            person = self.simulator.person(f"e2e-{i}")
-            if want(person):
-                found.append(person)
-                if len(found) == count:
-                    return found
-        raise AssertionError("no such people in 10,000 slugs")
+        return find_people(self.simulator, count, want, prefix="e2e")
 
     def create_account(self, external_id: str = ACCOUNTS[0]) -> int:
         response = self.app.post("/api/accounts", json=always_open_account(external_id))
@@ -118,30 +116,23 @@ class Stack:
 
     # -- steering the fake -----------------------------------------------------------------
 
+    @property
+    def steering(self) -> Steering:
+        return Steering(self.fake)
+
     def inject(self, **errors: Any) -> None:
         """``POST /_sandbox/errors`` (transient_rate, disconnect, reconnect, restrict, …)."""
-        response = self.fake.post("/_sandbox/errors", json=errors)
-        assert response.status_code == 200, response.text
+        self.steering.inject(**errors)
 
     def reset_errors(self) -> None:
-        assert self.fake.post("/_sandbox/reset-errors").status_code == 200
+        self.steering.reset_errors()
 
     def log(self) -> list[dict[str, Any]]:
         """Every action the fake LinkedIn received, oldest first."""
-        response = self.fake.get("/_sandbox/log")
-        assert response.status_code == 200
-        return list(response.json()["items"])
+        return self.steering.log()
 
     def assert_no_action_twice(self) -> None:
-        """No invitation (kind, recipient) nor message (kind, recipient, text) twice."""
-        keys = Counter(
-            (e["kind"], e["recipient"])
-            if e["kind"] == "invitation"
-            else (e["kind"], e["recipient"], e["text"])
-            for e in self.log()
-        )
-        repeated = {key: n for key, n in keys.items() if n > 1}
-        assert not repeated, f"the fake LinkedIn received the same action twice: {repeated}"
+        self.steering.assert_no_action_twice()
 
     # -- reading our side ------------------------------------------------------------------
 
@@ -198,9 +189,7 @@ class Stack:
 
     def fake_now(self) -> datetime:
         """The fake's simulated time (to the millisecond, as Unipile writes times)."""
-        response = self.fake.get("/_sandbox/clock")
-        assert response.status_code == 200
-        return datetime.fromisoformat(response.json()["now"])
+        return self.steering.now()
 
     def sim_now(self) -> datetime:
         return datetime.fromisoformat(self.get("/api/health")["sim_time"])
@@ -270,21 +259,6 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             return Stack(app, fake, app_url, fake_url, simulator, traffic)
 
         yield start
-
-
-def accepts_silently_within(hours: tuple[float, float]) -> Callable[[Person], bool]:
-    """Accepts between ``hours`` after the invitation, never replies, was not connected."""
-    low, high = hours
-    return lambda p: (
-        p.accepts
-        and not p.already_connected
-        and p.replies_after is None
-        and timedelta(hours=low) <= p.accept_delay <= timedelta(hours=high)
-    )
-
-
-def never_accepts(p: Person) -> bool:
-    return not p.accepts and not p.already_connected
 
 
 def days_between(later: str | datetime, earlier: str | datetime) -> float:

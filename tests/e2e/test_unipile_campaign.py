@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from outreach.linkedin.people import Person
+from outreach.sandbox.people import Person
+from outreach.testing import assert_on_schedule, wait_until
 from tests.e2e.conftest import (
     Stack,
     accepts_silently_within,
@@ -20,7 +21,6 @@ from tests.e2e.conftest import (
     kinds,
     never_accepts,
 )
-from tests.engine.helpers import assert_on_schedule, wait_until
 
 # Acceptances are announced 60 h late (Unipile's own delay is up to 8 h): for anyone who
 # accepts 28 h or more after the invitation that is well after the day-2 check

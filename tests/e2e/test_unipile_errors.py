@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
-from outreach.linkedin.people import Person
 from outreach.linkedin.unipile import UnipileProvider, register_webhooks
+from outreach.sandbox.people import Person
 from tests.e2e.conftest import (
     ACCOUNTS,
     API_KEY,

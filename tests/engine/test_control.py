@@ -7,22 +7,24 @@ from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS
 
-from outreach.campaigns.service import pause, resume
-from outreach.campaigns.workflows import enqueue_batch, resume_held, schedule_campaign, sweep
+from outreach.campaigns.commands import launch as launch_command
+from outreach.campaigns.commands import pause, resume
+from outreach.campaigns.workflows import schedule_campaign, sweep
+from outreach.engine import start_batch
 from outreach.journeys.repository import waiting_stages
 from outreach.journeys.workflows import run_stage
-from outreach.models import Journey
-from tests.engine.helpers import (
+from outreach.models import Journey, Prospect
+from outreach.testing import (
     accepts_silently,
     add_people,
     all_ended,
-    engine_settings,
     events,
     find_people,
     journeys,
     launch,
     new_campaign,
     started,
+    test_settings,
     wait_until,
 )
 
@@ -34,7 +36,7 @@ def _no_duplicates(log: list[dict]) -> None:  # type: ignore[type-arg]
 
 
 def test_pause_holds_journeys_and_resume_finishes_them(database_url: str) -> None:
-    with started(engine_settings(database_url)) as rt:
+    with started(test_settings(database_url)) as rt:
         people = find_people(rt, 3, accepts_silently)
         campaign_id = new_campaign(rt, people)
         launch(rt, campaign_id)
@@ -42,19 +44,18 @@ def test_pause_holds_journeys_and_resume_finishes_them(database_url: str) -> Non
             lambda: all(j.follow_ups_sent >= 1 for j in journeys(rt, campaign_id)),
             what="follow-up 1 of every journey",
         )
-        with rt.sessions.begin() as session:
-            pause(session, campaign_id)
+        pause(rt, campaign_id)
         paused_at = rt.clock.now()
         wait_until(
             lambda: all(j.held for j in journeys(rt, campaign_id)),
             what="every journey to be held by the pause",
         )
         held_log = len(rt.simulator.log())
-        with rt.sessions.begin() as session:
-            resume(session, campaign_id)
         resumed_at = rt.clock.now()
         assert resumed_at - paused_at > timedelta(days=4)
-        DBOS.start_workflow(resume_held, campaign_id, None).get_result()
+        accepted = resume(rt, campaign_id)
+        assert accepted.workflow_id is not None
+        DBOS.retrieve_workflow(accepted.workflow_id).get_result()
         ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="the end")
 
         assert {j.status.value for j in ended} == {"completed"}
@@ -72,11 +73,14 @@ def test_pause_holds_journeys_and_resume_finishes_them(database_url: str) -> Non
 
 
 def test_launching_and_sweeping_twice_create_no_second_journey(database_url: str) -> None:
-    with started(engine_settings(database_url, time_scale=60.0)) as rt:
+    with started(test_settings(database_url, time_scale=60.0)) as rt:
         people = find_people(rt, 4, accepts_silently)
         campaign_id = new_campaign(rt, people)
-        assert launch(rt, campaign_id) == 4
-        assert launch(rt, campaign_id) == 0
+        first, second = launch_command(rt, campaign_id), launch_command(rt, campaign_id)
+        assert first.workflow_id == second.workflow_id, "a double launch is one launch"
+        assert first.workflow_id is not None
+        assert DBOS.retrieve_workflow(first.workflow_id).get_result() == 4
+        assert len(DBOS.list_workflows(name=schedule_campaign.__qualname__)) == 1
         now = datetime.now(UTC)
         DBOS.start_workflow(sweep, now, None).get_result()
         DBOS.start_workflow(sweep, now + timedelta(seconds=1), None).get_result()
@@ -87,14 +91,44 @@ def test_launching_and_sweeping_twice_create_no_second_journey(database_url: str
         assert len({j.prospect_id for j in found}) == 4
 
 
-def test_sweep_picks_up_a_prospect_added_after_launch(database_url: str) -> None:
-    # The sweep's cron fires every second here (six fields: seconds first).
-    with started(engine_settings(database_url, sweep_cron="* * * * * *")) as rt:
+def test_an_import_into_an_active_campaign_schedules_it_at_once(database_url: str) -> None:
+    """No sweep runs here (its cron never fires): the import itself asks for the scheduling."""
+    with started(test_settings(database_url)) as rt:
         first, late = find_people(rt, 2, accepts_silently)
         campaign_id = new_campaign(rt, [first])
         launch(rt, campaign_id)
-        with rt.sessions.begin() as session:
-            add_people(session, campaign_id, [late], now=rt.clock.now())
+        add_people(rt, campaign_id, [late])
+        found = wait_until(
+            lambda: len(journeys(rt, campaign_id)) == 2 and journeys(rt, campaign_id),
+            timeout=30,
+            what="the import to schedule the late prospect",
+        )
+        late_journey = next(j for j in found if j.prospect.public_identifier == late.slug)
+        wait_until(
+            lambda: any(e.kind == "invitation_sent" for e in events(rt, late_journey.id)),
+            what="the late prospect's invitation",
+        )
+        assert not DBOS.list_workflows(name=sweep.__qualname__)
+
+
+def test_the_sweep_runs_on_simulated_time_and_picks_up_a_forgotten_prospect(
+    database_url: str,
+) -> None:
+    # Every two simulated hours: a fraction of a real second at this scale.
+    with started(test_settings(database_url, sweep_cron="0 */2 * * *")) as rt:
+        first, late = find_people(rt, 2, accepts_silently)
+        campaign_id = new_campaign(rt, [first])
+        launch(rt, campaign_id)
+        with rt.sessions.begin() as session:  # as if the import's scheduling were lost
+            session.add(
+                Prospect(
+                    campaign_id=campaign_id,
+                    public_identifier=late.slug,
+                    profile_url=late.profile_url,
+                    fields={},
+                    created_at=rt.clock.now(),
+                )
+            )
         found = wait_until(
             lambda: len(journeys(rt, campaign_id)) == 2 and journeys(rt, campaign_id),
             timeout=30,
@@ -105,11 +139,11 @@ def test_sweep_picks_up_a_prospect_added_after_launch(database_url: str) -> None
             lambda: any(e.kind == "invitation_sent" for e in events(rt, late_journey.id)),
             what="the late prospect's invitation",
         )
-        assert any(s["schedule_name"] == "outreach-sweep" for s in DBOS.list_schedules())
+        assert DBOS.list_workflows(name=sweep.__qualname__, status="SUCCESS")
 
 
 def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> None:
-    with started(engine_settings(database_url)) as rt:
+    with started(test_settings(database_url)) as rt:
         person = find_people(rt, 1, accepts_silently)
         campaign_id = new_campaign(rt, person)
         launch(rt, campaign_id)
@@ -140,7 +174,7 @@ def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> 
 
 def test_enqueueing_a_launch_batch_again_adds_nothing(database_url: str) -> None:
     """A launch's enqueue step, re-run after a crash, attaches to what it enqueued."""
-    with started(engine_settings(database_url, time_scale=1.0), workers=False) as rt:
+    with started(test_settings(database_url, time_scale=1.0), workers=False) as rt:
         people = find_people(rt, 5, accepts_silently)
         campaign_id = new_campaign(rt, people)
         launch(rt, campaign_id)
@@ -148,6 +182,6 @@ def test_enqueueing_a_launch_batch_again_adds_nothing(database_url: str) -> None
             waiting = waiting_stages(session)
         assert len(waiting) == 5
         before = len(DBOS.list_workflows(name=run_stage.__qualname__))
-        enqueue_batch(waiting)
-        enqueue_batch(waiting)
+        start_batch(waiting)
+        start_batch(waiting)
         assert len(DBOS.list_workflows(name=run_stage.__qualname__)) == before == 5

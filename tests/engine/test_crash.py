@@ -20,16 +20,17 @@ import sqlalchemy as sa
 from dbos import DBOS
 
 from outreach.db import create_engine
-from outreach.models import JourneyEvent, SandboxAction
-from tests.engine.helpers import (
+from outreach.models import JourneyEvent
+from outreach.sandbox.models import SandboxAction
+from outreach.testing import (
     accepts_silently,
     all_ended,
-    engine_settings,
     find_people,
     journeys,
     launch,
     new_campaign,
     started,
+    test_settings,
     wait_until,
 )
 
@@ -69,9 +70,7 @@ def _count(url: str, query: sa.Select) -> int:  # type: ignore[type-arg]
 
 def test_worker_killed_mid_stage_sends_nothing_twice(database_url: str, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
-    with started(
-        engine_settings(database_url, executor_id="crash-test-setup"), workers=False
-    ) as rt:
+    with started(test_settings(database_url, executor_id="crash-test-setup"), workers=False) as rt:
         people = find_people(rt, 3, accepts_silently)
         campaign_id = new_campaign(rt, people)
         assert launch(rt, campaign_id) == 3
@@ -86,7 +85,7 @@ def test_worker_killed_mid_stage_sends_nothing_twice(database_url: str, tmp_path
     in_flight = _count(database_url, actions)
     assert _count(database_url, recorded) == 0, "killed before the engine recorded the send"
 
-    with worker(database_url, log), started(engine_settings(database_url), workers=False) as rt:
+    with worker(database_url, log), started(test_settings(database_url), workers=False) as rt:
         ended = wait_until(
             lambda: all_ended(rt, campaign_id), timeout=120, what="every journey to end"
         )

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.engine.helpers import (
+from outreach.testing import (
     accepts_silently,
     all_ended,
     assert_on_schedule,
     by_slug,
-    engine_settings,
     events,
     find_people,
     launch,
     never_accepts,
     new_campaign,
     started,
+    test_settings,
     wait_until,
 )
 
 
 def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -> None:
-    with started(engine_settings(database_url)) as rt:
+    with started(test_settings(database_url)) as rt:
         silent = find_people(rt, 1, accepts_silently)
         refuses = find_people(rt, 1, never_accepts)
         replier = find_people(

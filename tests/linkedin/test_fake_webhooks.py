@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from outreach.db import Base, create_engine, make_sessionmaker
-from outreach.linkedin.fake_unipile import create_fake_unipile_app
-from outreach.linkedin.people import provider_id_for
-from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
-from outreach.linkedin.sandbox_records import own_provider_id
+from outreach.sandbox.fake_unipile import create_fake_unipile_app
+from outreach.sandbox.people import provider_id_for
+from outreach.sandbox.records import own_provider_id
+from outreach.sandbox.simulator import SandboxBehaviour, Simulator
 from tests.loopback import serve
 
 API_KEY = "hook-key"

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from outreach.config import Settings
 from outreach.db import Base, create_engine, make_sessionmaker
-from outreach.linkedin.people import Person, make_person, provider_id_for, slug_of
 from outreach.linkedin.provider import (
     AccountError,
     AccountState,
@@ -20,8 +19,9 @@ from outreach.linkedin.provider import (
     RecipientError,
     TransientError,
 )
-from outreach.linkedin.sandbox import SandboxBehaviour, SandboxProvider, Simulator
-from outreach.linkedin.sandbox_records import own_provider_id
+from outreach.sandbox.people import Person, make_person, provider_id_for, slug_of
+from outreach.sandbox.records import own_provider_id
+from outreach.sandbox.simulator import SandboxBehaviour, SandboxProvider, Simulator
 
 ACCOUNT = "acc-1"
 QUIET = SandboxBehaviour(error_rate=0.0)

@@ -26,8 +26,6 @@ from outreach.clock import SimClock, load_clock
 from outreach.config import Settings
 from outreach.db import create_engine, make_sessionmaker
 from outreach.errors import OutreachError
-from outreach.linkedin.fake_unipile import create_fake_unipile_app, open_simulator
-from outreach.linkedin.sandbox import SandboxBehaviour
 from outreach.linkedin.unipile import UnipileProvider, register_webhooks
 from outreach.migrations import upgrade
 from outreach.models import (
@@ -41,6 +39,8 @@ from outreach.models import (
     WebhookDelivery,
 )
 from outreach.replies.webhooks import router
+from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
+from outreach.sandbox.simulator import SandboxBehaviour
 from outreach.web.app import create_app
 from tests.loopback import serve
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from outreach.config import Settings
+from outreach.testing import wait_until
 from outreach.web.app import create_app
-from tests.engine.helpers import wait_until
 from tests.loopback import serve
 
 KEY = "test-api-key-" + uuid.uuid4().hex

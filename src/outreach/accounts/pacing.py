@@ -56,7 +56,7 @@ def book_invitations(
 ) -> list[datetime]:
     """Book one invitation slot per journey, in order, after the sender's last one.
 
-    The caller's transaction must hold the sender (``lock_account``) so two bookings
+    The caller's transaction must hold the sender (``lock_sender``) so two bookings
     of one sender cannot interleave.
     """
     hours = working_hours(account)
@@ -96,10 +96,3 @@ def book_message(session: Session, account: Account, journey_id: int, *, due: da
     )
     session.add(SenderSlot(account_id=account.id, kind=MESSAGE, at=at, journey_id=journey_id))
     return at
-
-
-def lock_account(session: Session, account_id: int) -> Account:
-    """Load the sender and hold its row until commit (SQLite's write lock does it there)."""
-    return session.execute(
-        sa.select(Account).where(Account.id == account_id).with_for_update()
-    ).scalar_one()

@@ -76,6 +76,7 @@ class AccountOut(BaseModel):
     daily_message_cap: int
     status: str
     status_reason: str | None
+    paused_by: str | None = Field(default=None, description="person | provider, when not active")
     paused_until: datetime | None
 
     @field_validator("work_days", mode="before")

@@ -43,3 +43,6 @@ class Accepted(BaseModel):
     campaign_id: int
     status: str
     workflow_id: str | None = None
+    started: bool = Field(
+        default=False, description="Whether this request started the workflow (false: it had been)"
+    )

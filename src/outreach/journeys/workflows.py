@@ -2,21 +2,26 @@
 
 Each stage reads its context in one transaction, performs at most one LinkedIn
 action in a step that first checks the provider's state (so a step re-run after a
-crash never acts twice), records the outcome and enqueues the next stage, delayed.
+crash never acts twice), and records the outcome, which defers the next stage. Every
+way a stage can fail ends in a recorded transition (``HANDLING``, ending in a
+catch-all): a journey is never left waiting on a workflow that has stopped.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from dbos import DBOS
+from dbos import error as dbos_error
 
 from outreach.campaigns.sequence import Stage, StageRef, render
-from outreach.engine import enqueue, tx
-from outreach.journeys import repository as repo
-from outreach.journeys import transitions
-from outreach.journeys.repository import Scheduled, StageContext
-from outreach.journeys.transitions import InviteOutcome, MessageOutcome
+from outreach.engine import transient_db_error, tx
+from outreach.journeys import lifecycle
+from outreach.journeys.lifecycle import InviteOutcome, MessageOutcome, StageContext
 from outreach.linkedin.provider import (
     AccountError,
     ChatMessage,
@@ -25,15 +30,17 @@ from outreach.linkedin.provider import (
     RecipientError,
     TransientError,
 )
+from outreach.models import Journey
 from outreach.replies.service import Inbound, record_inbound
 from outreach.runtime import current
 
-RETRY_DELAY = timedelta(hours=1)
+RETRY_DELAY = timedelta(hours=1)  # doubled with each attempt
 MAX_STAGE_ATTEMPTS = 5
+MAX_UNEXPECTED_ATTEMPTS = 3
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, TransientError)
+    return isinstance(exc, TransientError) or transient_db_error(exc)
 
 
 STEP_RETRIES = {
@@ -45,10 +52,43 @@ STEP_RETRIES = {
 }
 
 
+class Handling(enum.Enum):
+    RETRY = "retry"  # try the stage again later, a bounded number of times
+    ACCOUNT = "account"  # pause the sender (or back off) and hold the journey
+    RECIPIENT = "recipient"  # this prospect cannot be reached: the journey fails
+    UNEXPECTED = "unexpected"  # a bug or an answer we cannot read: retried, then failed
+
+
+def handling(exc: BaseException) -> Handling:
+    """What a stage's failure means, from its kind (the last error of exhausted retries)."""
+    if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors:
+        exc = exc.errors[-1]
+    if isinstance(exc, TransientError) or transient_db_error(exc):
+        return Handling.RETRY
+    if isinstance(exc, AccountError):
+        return Handling.ACCOUNT
+    if isinstance(exc, RecipientError):
+        return Handling.RECIPIENT
+    return Handling.UNEXPECTED
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors:
+        exc = exc.errors[-1]
+    text = str(exc)
+    return (
+        text
+        if isinstance(exc, TransientError | AccountError | RecipientError)
+        else f"{type(exc).__name__}: {text}"
+    )
+
+
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def read_profile(account: str, identifier: str) -> Profile:
-    """The prospect as LinkedIn shows them to this sender, connection state included."""
-    return current().provider.get_profile(account, identifier)
+def read_profile(account: str, identifier: str) -> tuple[Profile, datetime]:
+    """The prospect as LinkedIn shows them to this sender, and when it was seen."""
+    rt = current()
+    profile = rt.provider.get_profile(account, identifier)
+    return profile, rt.clock.now()
 
 
 def _acting_again() -> bool:
@@ -62,38 +102,70 @@ def _acting_again() -> bool:
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def send_invitation(account: str, provider_id: str, note: str | None) -> str | None:
+def send_invitation(
+    account: str, provider_id: str, note: str | None
+) -> tuple[str | None, datetime]:
     """Invite; when this may be a second try, first look whether the first one went through.
 
     Providers also answer an invitation already pending or accepted as done, so even a
-    blind second send never makes a second invitation.
+    blind second send never makes a second invitation. Returns the invitation id and the
+    moment LinkedIn took it.
     """
-    provider = current().provider
+    rt = current()
     if _acting_again():
-        profile = provider.get_profile(account, provider_id)
+        profile = rt.provider.get_profile(account, provider_id)
         if profile.connection is not Connection.NONE:
-            return profile.invitation_id
-    return provider.send_invitation(account, provider_id, note)
+            return profile.invitation_id, rt.clock.now()
+    invitation_id = rt.provider.send_invitation(account, provider_id, note)
+    return invitation_id, rt.clock.now()
+
+
+@contextmanager
+def send_guard(journey_id: int, stage: str, seq: int) -> Iterator[bool]:
+    """Whether the journey still waits for this stage, checked immediately before a send.
+
+    On PostgreSQL the journey's row stays locked until the send returns, so a reply
+    recorded by any path either came first (and nothing is sent) or waits for the send.
+    SQLite has one writer for the whole file, which must not wait on LinkedIn: there the
+    check is a read just before the send.
+    """
+    rt = current()
+    query = sa.select(Journey).where(Journey.id == journey_id)
+    if rt.settings.is_sqlite:
+        with rt.sessions() as session:
+            journey = session.execute(query).unique().scalar_one()
+            ok = lifecycle.is_current(journey, stage, seq)
+        yield ok
+        return
+    with rt.sessions() as session, session.begin():
+        locked = query.with_for_update(of=Journey, key_share=True)
+        yield lifecycle.is_current(session.execute(locked).unique().scalar_one(), stage, seq)
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
 def ensure_message_sent(
-    account: str, provider_id: str, text: str, since: datetime | None
-) -> MessageOutcome | ChatMessage:
-    """Send unless the chat shows a reply (returned instead) or this very text already sent."""
-    provider = current().provider
-    messages = provider.list_messages(account, provider_id, since=since)
+    ctx: StageContext, provider_id: str, text: str
+) -> MessageOutcome | ChatMessage | None:
+    """Send unless the chat shows a reply (returned instead), this very text was sent
+    already, or the journey stopped waiting for this stage (``None``)."""
+    rt = current()
+    account = ctx.account_external_id
+    messages = rt.provider.list_messages(account, provider_id, since=ctx.invited_at)
     replies = [m for m in messages if not m.is_sender]
     if replies:
         return replies[0]
     for message in messages:
         if message.is_sender and message.text == text:
-            return MessageOutcome(message.message_id, None, already_sent=True)
-    sent = provider.send_message(account, provider_id, text)
-    return MessageOutcome(sent.message_id, sent.chat_id, already_sent=False)
+            return MessageOutcome(message.message_id, None, message.at, already_sent=True)
+    with send_guard(ctx.journey_id, ctx.stage, ctx.seq) as still_waiting:
+        if not still_waiting:
+            return None
+        sent = rt.provider.send_message(account, provider_id, text)
+        at = rt.clock.now()
+    return MessageOutcome(sent.message_id, sent.chat_id, at, already_sent=False)
 
 
-def _invite(ctx: StageContext, _: StageRef) -> Scheduled | None:
+def _invite(ctx: StageContext, _: StageRef) -> None:
     """Invite unless the profile, read (and recorded) first, shows a relation or an invitation.
 
     The read is a step of its own: what it saw before any invitation went out is what the
@@ -101,34 +173,30 @@ def _invite(ctx: StageContext, _: StageRef) -> Scheduled | None:
     """
     source = ctx.templates.invitation_note
     note = render(source, ctx.variables) or None if source else None
-    profile = read_profile(ctx.account_external_id, ctx.identifier)
+    profile, seen_at = read_profile(ctx.account_external_id, ctx.identifier)
     pid = profile.provider_id
     if profile.connection is Connection.CONNECTED:
-        outcome = InviteOutcome(
-            pid, connected=True, already_pending=False, invitation_id=None, note=None
-        )
+        outcome = InviteOutcome(pid, seen_at, True, False, None, None)
     elif profile.connection is Connection.PENDING:
-        outcome = InviteOutcome(
-            pid, False, already_pending=True, invitation_id=profile.invitation_id, note=note
-        )
+        outcome = InviteOutcome(pid, seen_at, False, True, profile.invitation_id, note)
     else:
-        invitation_id = send_invitation(ctx.account_external_id, pid, note)
-        outcome = InviteOutcome(
-            pid, False, already_pending=False, invitation_id=invitation_id, note=note
-        )
-    return tx(transitions.invited, ctx.journey_id, outcome, due=ctx.due)
+        invitation_id, sent_at = send_invitation(ctx.account_external_id, pid, note)
+        outcome = InviteOutcome(pid, sent_at, False, False, invitation_id, note)
+    tx(lifecycle.invited, ctx.journey_id, outcome, due=ctx.due)
 
 
-def _check_acceptance(ctx: StageContext, _: StageRef) -> Scheduled | None:
-    profile = read_profile(ctx.account_external_id, ctx.identifier)
+def _check_acceptance(ctx: StageContext, _: StageRef) -> None:
+    profile, _seen = read_profile(ctx.account_external_id, ctx.identifier)
     connected = profile.connection is Connection.CONNECTED
-    return tx(transitions.checked, ctx.journey_id, connected=connected)
+    tx(lifecycle.checked, ctx.journey_id, connected=connected)
 
 
-def _follow_up(ctx: StageContext, ref: StageRef) -> Scheduled | None:
+def _follow_up(ctx: StageContext, ref: StageRef) -> None:
     assert ctx.provider_id is not None
     text = render(ctx.templates.follow_ups[ref.number - 1], ctx.variables)
-    outcome = ensure_message_sent(ctx.account_external_id, ctx.provider_id, text, ctx.invited_at)
+    outcome = ensure_message_sent(ctx, ctx.provider_id, text)
+    if outcome is None:
+        return
     if isinstance(outcome, ChatMessage):  # a reply a lost webhook never told us about
         inbound = Inbound(
             ctx.account_external_id,
@@ -139,8 +207,8 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> Scheduled | None:
             "poll",
         )
         tx(record_inbound, inbound)
-        return None
-    return tx(transitions.followed_up, ctx.journey_id, ref.number, outcome, due=ctx.due)
+        return
+    tx(lifecycle.followed_up, ctx.journey_id, ref.number, outcome, due=ctx.due)
 
 
 STAGES = {
@@ -152,40 +220,53 @@ STAGES = {
 
 @DBOS.workflow()
 def run_stage(journey_id: int, stage: str, seq: int) -> str:
-    started = tx(repo.begin_stage, journey_id, stage, seq)
-    if started is None:
-        return "skipped"
-    if isinstance(started, Scheduled):
-        enqueue(started)
-        return "rescheduled"
+    ctx = tx(lifecycle.begin_stage, journey_id, stage, seq)
+    if ctx is None:
+        return "not run"
     ref = StageRef.parse(stage)
-    nxt: Scheduled | None
     try:
-        nxt = STAGES[ref.stage](started, ref)
-        outcome = "done"
-    except TransientError as exc:
-        nxt = tx(
-            repo.retry_later,
-            journey_id,
-            stage,
-            error=str(exc),
+        STAGES[ref.stage](ctx, ref)
+    except dbos_error.DBOSException as exc:
+        if not isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded):
+            raise  # DBOS's own control flow (cancellation, a conflicting execution)
+        return _failed(ctx, exc)
+    except Exception as exc:
+        return _failed(ctx, exc)
+    return "done"
+
+
+def _failed(ctx: StageContext, exc: BaseException) -> str:
+    """Record what the failure means for the journey (``HANDLING``); the outcome's name."""
+    kind = handling(exc)
+    error = _describe(exc)
+    cause = (
+        exc.errors[-1]
+        if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors
+        else exc
+    )
+    if kind is Handling.ACCOUNT:
+        assert isinstance(cause, AccountError)
+        tx(
+            lifecycle.account_failed,
+            ctx.journey_id,
+            ctx.stage,
+            ctx.seq,
+            error=error,
+            code=cause.code,
+            until_tomorrow=cause.until_tomorrow,
+        )
+    elif kind is Handling.RECIPIENT:
+        assert isinstance(cause, RecipientError)
+        tx(lifecycle.recipient_failed, ctx.journey_id, error=error, code=cause.code)
+    else:
+        tx(
+            lifecycle.stage_failed,
+            ctx.journey_id,
+            ctx.stage,
+            ctx.seq,
+            error=error,
             delay=RETRY_DELAY,
-            max_attempts=MAX_STAGE_ATTEMPTS,
+            max_attempts=MAX_STAGE_ATTEMPTS if kind is Handling.RETRY else MAX_UNEXPECTED_ATTEMPTS,
+            transient=kind is Handling.RETRY,
         )
-        outcome = "retry"
-    except AccountError as exc:
-        nxt = tx(
-            repo.account_failed,
-            journey_id,
-            stage,
-            error=str(exc),
-            code=exc.code,
-            until_tomorrow=exc.until_tomorrow,
-        )
-        outcome = "account_error"
-    except RecipientError as exc:
-        tx(transitions.recipient_failed, journey_id, error=str(exc), code=exc.code)
-        nxt, outcome = None, "recipient_error"
-    if nxt is not None:
-        enqueue(nxt)
-    return outcome
+    return kind.value

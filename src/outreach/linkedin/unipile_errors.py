@@ -20,8 +20,12 @@ from outreach.linkedin.provider import (
 )
 
 
-class ConfigurationError(ProviderError):
-    """Our own setup is wrong (bad API key or DSN): nothing works until a person fixes it."""
+class ConfigurationError(AccountError):
+    """Our own setup is wrong (bad API key or DSN): nothing works until a person fixes it.
+
+    An account error for the engine: the sender is paused with this reason, its journeys
+    held, until a person fixes the set-up and resumes it.
+    """
 
 
 class OutcomeUnknown(TransientError):
@@ -150,7 +154,8 @@ def error_for(
     slug, text = error_body(response)
     kind = kind_of(response.status_code, slug)
     if kind is Kind.NOT_FOUND:
-        kind = on_404
+        # "Account not found" is the sender's problem, whatever the call was about.
+        kind = Kind.ACCOUNT if "account not found" in text.lower() else on_404
     message = f"{where} -> {response.status_code} {slug or ''}: {text}".replace(" :", ":")
     if kind is Kind.TRANSIENT:
         wait = retry_after(response)

@@ -6,6 +6,7 @@ from alembic import context
 
 from outreach import models  # noqa: F401  (registers every table on Base.metadata)
 from outreach.db import Base, create_engine
+from outreach.sandbox import models as sandbox_models  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

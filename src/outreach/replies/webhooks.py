@@ -67,8 +67,8 @@ class MessageReceived(_Lenient):
     """``source: messaging`` (unipile-api.md §4.3); ``is_sender`` is a boolean here."""
 
     event: Literal["message_received"]
-    account_id: str = Field(min_length=1)
-    message_id: str = Field(min_length=1)
+    account_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=200)
     message: str | None = None
     timestamp: datetime | None = None
     sender: Attendee
@@ -198,8 +198,7 @@ def dispatch(rt: Runtime, event: Event) -> Result:
     if isinstance(event, MessageReceived):
         if event.is_own:
             return Result("ignored", event.event, "sent by the account itself")
-        answer = service.handle_inbound_message(
-            rt,
+        inbound = service.Inbound(
             account_external_id=event.account_id,
             sender_provider_id=event.sender.attendee_provider_id or "",
             message_id=event.message_id,
@@ -207,6 +206,7 @@ def dispatch(rt: Runtime, event: Event) -> Result:
             at=_utc(event.timestamp) if event.timestamp else rt.clock.now(),
             source="webhook",
         )
+        answer = service.handle_inbound(rt, inbound)
         return _result(answer, event.event)
     if isinstance(event, NewRelation):
         answer = service.handle_new_relation(

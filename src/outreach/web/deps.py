@@ -1,9 +1,16 @@
-"""FastAPI dependencies: the runtime, a request-owned transaction, the API key."""
+"""FastAPI dependencies: the runtime, a read-only session, the API key.
+
+Writes never go through a dependency: the routes call the domains' commands, which
+commit (then start the work they asked for) before they return, so an answer leaves
+only after its write is committed. (With the FastAPI we pin, a yield dependency's exit
+code runs after the response is sent: a session committed there would commit too late.)
+"""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,10 +27,14 @@ def get_runtime(request: Request) -> Runtime:
     return rt
 
 
-def get_session(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
-    """The request owns the transaction: committed when the handler returns, else rolled back."""
-    with rt.sessions() as session, session.begin():
+def _read_session(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
+    """A session for reading, closed when the route returns (``scope="function"``)."""
+    with rt.sessions() as session:
         yield session
+
+
+ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+Rt = Annotated[Runtime, Depends(get_runtime)]
 
 
 def require_api_key(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,16 +26,20 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from outreach import __version__
-from outreach.accounts import service as accounts
+from outreach.accounts import commands as account_commands
+from outreach.accounts.repository import list_accounts
 from outreach.accounts.schemas import DAY_NAMES, AccountCreate
+from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.schemas import CampaignCreate
 from outreach.errors import InvalidInput, OutreachError
 from outreach.journeys import service as journeys
-from outreach.models import JourneyStatus
+from outreach.models import AccountStatus, JourneyStatus
+from outreach.prospects.commands import import_prospects
+from outreach.prospects.importer import parse_csv
 from outreach.runtime import Runtime
-from outreach.web import actions, runs
-from outreach.web.deps import get_runtime, get_session
+from outreach.web import runs
+from outreach.web.deps import ReadSession, get_runtime
 
 PAGE_SIZE = 100
 RUNS_PAGE_SIZE = 100
@@ -43,7 +48,7 @@ JOURNEY_STATES = [s.value for s in JourneyStatus]
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 M = TypeVar("M", bound=BaseModel)
 Rt = Annotated[Runtime, Depends(get_runtime)]
-Db = Annotated[Session, Depends(get_session)]
+Db = ReadSession
 
 # -- formatting helpers, available in every template --------------------------------------
 
@@ -210,7 +215,7 @@ def logout() -> Response:
 
 
 def _overview(session: Session) -> dict[str, Any]:
-    all_accounts = accounts.list_accounts(session)
+    all_accounts = list_accounts(session)
     return {
         "accounts": all_accounts,
         "account_names": {a.id: a.name for a in all_accounts},
@@ -279,10 +284,7 @@ def setup_account(
     values |= {"external_id": external_id.strip() or None}
     try:
         data = _parse(AccountCreate, values | {"name": name.strip()})
-        with rt.sessions.begin() as session:
-            account = accounts.create_account(
-                session, data, now=rt.clock.now(), driven_by=rt.settings.linkedin_provider
-            )
+        account = account_commands.create_account(rt, data)
     except OutreachError as exc:
         return _setup_error(request, rt, "account", exc, values)
     setup = {
@@ -299,8 +301,7 @@ def setup_campaign(
     values = {"name": name, "account_id": account_id}
     try:
         data = _parse(CampaignCreate, {"name": name.strip(), "account_id": account_id})
-        with rt.sessions.begin() as session:
-            campaign = campaigns.create_campaign(session, data, now=rt.clock.now())
+        campaign = campaign_commands.create_campaign(rt, data)
     except OutreachError as exc:
         return _setup_error(request, rt, "campaign", exc, values)
     ok = f"Campaign “{campaign.name}” created with the default sequence."
@@ -316,7 +317,7 @@ def setup_prospects(
     try:
         if not campaign_id.isdigit():
             raise InvalidInput("choose a campaign to import into")
-        result = actions.import_csv(rt, int(campaign_id), csv)
+        result = _import_csv(rt, int(campaign_id), csv)
     except OutreachError as exc:
         return _setup_error(request, rt, "prospects", exc, values)
     rejected = len(result.errors)
@@ -325,7 +326,21 @@ def setup_prospects(
     return _setup_response(request, rt, setup, status_code=200)
 
 
-ACCOUNT_COMMANDS = {"pause": actions.pause_account, "resume": actions.resume_account}
+def _import_csv(rt: Runtime, campaign_id: int, text: str) -> Any:
+    """Import pasted or uploaded CSV: good rows are kept, each bad row is reported."""
+    try:
+        rows = parse_csv(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if not rows:
+        raise InvalidInput("no prospect rows: paste a header line and at least one row")
+    return import_prospects(rt, campaign_id, rows)
+
+
+ACCOUNT_COMMANDS = {
+    "pause": account_commands.pause_account,
+    "resume": account_commands.resume_account,
+}
 
 
 @pages.post("/accounts/{account_id}/{command}", response_class=HTMLResponse)
@@ -387,9 +402,9 @@ def campaign_page(
 
 
 CAMPAIGN_COMMANDS = {
-    "launch": actions.launch_campaign,
-    "pause": actions.pause_campaign,
-    "resume": actions.resume_campaign,
+    "launch": campaign_commands.launch,
+    "pause": campaign_commands.pause,
+    "resume": campaign_commands.resume,
 }
 
 
@@ -461,9 +476,19 @@ def runs_page(request: Request, rt: Rt, status: str = "", page: int = 1) -> HTML
     return _page(request, rt, RUNS, lambda: _runs(rt, status, page))
 
 
+@dataclass(frozen=True)
+class Troubles:
+    """What needs a person's attention: failed or erroring journeys, stopped senders."""
+
+    journeys: list[Any]
+    accounts: list[Any]
+
+
 def _errors(session: Session) -> dict[str, Any]:
     names = {c.id: c.name for c in campaigns.list_campaigns(session)}
-    return {"troubles": actions.troubles(session), "campaign_names": names}
+    stopped = [a for a in list_accounts(session) if a.status is not AccountStatus.ACTIVE]
+    troubles = Troubles(journeys.troubled_journeys(session, limit=500), stopped)
+    return {"troubles": troubles, "campaign_names": names}
 
 
 @pages.get("/errors", response_class=HTMLResponse)

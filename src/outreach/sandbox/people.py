@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
-    from outreach.linkedin.sandbox import SandboxBehaviour
+    from outreach.sandbox.simulator import SandboxBehaviour
 
 PROVIDER_ID_PREFIX = "ACoAA"
 _PROFILE_URL = re.compile(r"linkedin\.com/in/([^/?#\s]+)", re.IGNORECASE)

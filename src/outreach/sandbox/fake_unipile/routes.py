@@ -18,13 +18,13 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from outreach.linkedin import fake_unipile_payloads as payloads
-from outreach.linkedin.fake_unipile_payloads import JSONObject
-from outreach.linkedin.fake_unipile_webhooks import WebhookRegistry, parse_webhook
-from outreach.linkedin.people import PROVIDER_ID_PREFIX
 from outreach.linkedin.provider import Connection
-from outreach.linkedin.sandbox import NOTE_LIMIT, Simulator
-from outreach.linkedin.sandbox_records import ChatRecord, own_provider_id
+from outreach.sandbox.fake_unipile import payloads
+from outreach.sandbox.fake_unipile.payloads import JSONObject
+from outreach.sandbox.fake_unipile.webhooks import WebhookRegistry, parse_webhook
+from outreach.sandbox.people import PROVIDER_ID_PREFIX
+from outreach.sandbox.records import ChatRecord, own_provider_id
+from outreach.sandbox.simulator import NOTE_LIMIT, Simulator
 
 
 class UnipileError(Exception):

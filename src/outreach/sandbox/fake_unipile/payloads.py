@@ -13,9 +13,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from outreach.linkedin.people import Person
 from outreach.linkedin.provider import AccountState, Connection
-from outreach.linkedin.sandbox_records import (
+from outreach.sandbox.people import Person
+from outreach.sandbox.records import (
     Acceptance,
     ChatRecord,
     InvitationRecord,

@@ -1,4 +1,8 @@
-"""Importing prospects into a campaign: good rows in, bad rows reported, nothing lost."""
+"""Importing prospects into a campaign: good rows in, bad rows reported, nothing lost.
+
+An active campaign schedules the new prospects at once (after the import commits); a
+completed one reopens. The sweep stays as the safety net.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns import lifecycle
 from outreach.campaigns.sequence import Templates, render_problems
-from outreach.campaigns.service import get_campaign
-from outreach.journeys.repository import prospect_variables
-from outreach.models import CampaignStatus, Prospect
+from outreach.models import Prospect
 from outreach.prospects.importer import RowError, normalise
+from outreach.prospects.repository import prospect_variables
+from outreach.runtime import Runtime
+from outreach.uow import transaction
 
 
 @dataclass
@@ -24,11 +30,17 @@ class ImportResult:
 
 
 def import_prospects(
+    rt: Runtime, campaign_id: int, rows: list[tuple[int, dict[str, Any]]]
+) -> ImportResult:
+    """The import command: one transaction, then the new prospects' scheduling."""
+    with transaction(rt) as session:
+        return add_prospects(session, campaign_id, rows, now=rt.clock.now())
+
+
+def add_prospects(
     session: Session, campaign_id: int, rows: list[tuple[int, dict[str, Any]]], *, now: datetime
 ) -> ImportResult:
-    campaign = get_campaign(session, campaign_id)
-    if campaign.status is CampaignStatus.COMPLETED:
-        campaign.status = CampaignStatus.ACTIVE  # new prospects reopen it; the sweep picks them up
+    campaign = lifecycle.lock_campaign(session, campaign_id)
     templates = Templates.model_validate(campaign.templates)
     existing = set(
         session.execute(
@@ -82,6 +94,7 @@ def import_prospects(
         )
     if new:
         session.execute(sa.insert(Prospect), new)
+        lifecycle.prospects_added(session, campaign)
     result.imported = len(new)
     return result
 

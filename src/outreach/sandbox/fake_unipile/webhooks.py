@@ -27,10 +27,10 @@ from typing import Any
 
 import httpx
 
-from outreach.linkedin import fake_unipile_payloads as payloads
 from outreach.linkedin.provider import AccountState
-from outreach.linkedin.sandbox import Simulator
-from outreach.linkedin.sandbox_records import own_provider_id
+from outreach.sandbox.fake_unipile import payloads
+from outreach.sandbox.records import own_provider_id
+from outreach.sandbox.simulator import Simulator
 
 logger = logging.getLogger(__name__)
 

@@ -36,23 +36,23 @@ from fastapi.responses import Response
 from outreach.clock import load_clock
 from outreach.config import Settings
 from outreach.db import Base, create_engine, make_sessionmaker
-from outreach.linkedin.fake_unipile_routes import (
+from outreach.linkedin.provider import ProviderError, TransientError
+from outreach.migrations import upgrade
+from outreach.models import ClockState
+from outreach.sandbox.fake_unipile.routes import (
     FakeUnipile,
     UnipileError,
     api,
     json_error,
     steering,
 )
-from outreach.linkedin.fake_unipile_webhooks import (
+from outreach.sandbox.fake_unipile.webhooks import (
     RETRY_DELAYS,
     WebhookDispatcher,
     WebhookRegistry,
     startup_target,
 )
-from outreach.linkedin.provider import ProviderError, TransientError
-from outreach.linkedin.sandbox import SandboxBehaviour, Simulator
-from outreach.migrations import upgrade
-from outreach.models import ClockState
+from outreach.sandbox.simulator import SandboxBehaviour, Simulator
 
 DEFAULT_ACCOUNT_ID = "sandbox-account-1"
 DEFAULT_API_KEY = "sandbox-key"

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.config import Settings
 from outreach.db import transaction
-from outreach.linkedin.people import Person, make_person, slug_of
 from outreach.linkedin.provider import (
     AccountState,
     ChatMessage,
@@ -34,8 +33,10 @@ from outreach.linkedin.provider import (
     SentInvitation,
     SentMessage,
 )
-from outreach.linkedin.sandbox_faults import Faults
-from outreach.linkedin.sandbox_records import (
+from outreach.sandbox.faults import Faults
+from outreach.sandbox.models import SandboxAction, SandboxInvitation, SandboxMessage
+from outreach.sandbox.people import Person, make_person, slug_of
+from outreach.sandbox.records import (
     Acceptance,
     ChatRecord,
     InvitationRecord,
@@ -58,7 +59,6 @@ from outreach.linkedin.sandbox_records import (
     profile_view,
     visible,
 )
-from outreach.models import SandboxAction, SandboxInvitation, SandboxMessage
 
 NOTE_LIMIT = 300  # LinkedIn's (and Unipile's) maximum invitation note length
 

@@ -16,9 +16,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.linkedin.people import Person, provider_id_for
 from outreach.linkedin.provider import Connection
-from outreach.models import SandboxAction, SandboxInvitation, SandboxMessage
+from outreach.sandbox.models import SandboxAction, SandboxInvitation, SandboxMessage
+from outreach.sandbox.people import Person, provider_id_for
 
 _INVITATION_ID_BASE = 7_400_000_000_000_000_000  # ids look like LinkedIn's 19 digits
 _MESSAGE_ID_PREFIX = "sbx-msg-"

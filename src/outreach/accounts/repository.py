@@ -1,0 +1,40 @@
+"""Sender account queries, and the sender lock every booking transaction takes first."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.errors import NotFound
+from outreach.models import Account
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+def by_external_id(session: Session, external_id: str) -> Account | None:
+    return session.execute(
+        sa.select(Account).where(Account.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.execute(sa.select(Account).order_by(Account.id)).scalars())
+
+
+def lock_sender(session: Session, account_id: int) -> Account:
+    """Load the sender and hold its row until commit: the first lock of a transaction.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: the foreign-key checks of concurrent
+    writes to journeys, slots and events take ``FOR KEY SHARE`` on this row, which that
+    mode does not conflict with, so no transaction ever waits to upgrade a share lock
+    here. Locks are taken in one order, sender then journey. (SQLite's one write lock,
+    taken at BEGIN IMMEDIATE, does this there.)
+    """
+    return session.execute(
+        sa.select(Account).where(Account.id == account_id).with_for_update(key_share=True)
+    ).scalar_one()

@@ -1,0 +1,643 @@
+"""Every change of a journey, in one place: created, staged, held, ended, replied.
+
+Each function takes the session first; the ones the stage workflow runs as transactions
+take ``now`` second (``engine.tx``). Locks are taken in one order, the sender's row
+first (``lock_journey`` does it), then the journey's. A stage to run next is deferred
+work (``uow.defer``), started once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.accounts import status as sender_status
+from outreach.accounts.pacing import book_invitations, book_message, working_hours
+from outreach.accounts.repository import lock_sender
+from outreach.campaigns import lifecycle as campaign_lifecycle
+from outreach.campaigns.scheduling import next_day_open, next_open
+from outreach.campaigns.sequence import (
+    NextStep,
+    SequenceSpec,
+    Stage,
+    StageRef,
+    Templates,
+    after_acceptance_check,
+    after_follow_up,
+    after_invitation,
+    follow_up,
+    waiting_for,
+)
+from outreach.models import (
+    TERMINAL_STATUSES,
+    Account,
+    AccountStatus,
+    Campaign,
+    CampaignStatus,
+    EventKind,
+    Journey,
+    JourneyEvent,
+    JourneyStatus,
+    PausedBy,
+)
+from outreach.prospects.repository import pending_prospects, prospect_variables
+from outreach.queues import ACTIONS_QUEUE
+from outreach.uow import Work, defer
+
+ERROR_LIMIT = 2000  # characters of a provider's error kept on the journey
+
+
+# -- events and locks ---------------------------------------------------------------------
+
+
+def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The one writer of the timeline: rows of ``journey_id, kind, at, details``."""
+    if rows:
+        session.execute(
+            sa.insert(JourneyEvent),
+            [
+                {**row, "kind": EventKind(row["kind"]), "details": row.get("details") or {}}
+                for row in rows
+            ],
+        )
+
+
+def add_event(
+    session: Session, journey: Journey, kind: EventKind, at: datetime, **details: Any
+) -> None:
+    add_events(session, [{"journey_id": journey.id, "kind": kind, "at": at, "details": details}])
+
+
+def lock_journey(session: Session, journey_id: int, *, sender: bool = True) -> Journey:
+    """The journey, with its sender's row locked first and then its own (one global order).
+
+    ``sender=False`` locks the journey alone, for a transaction that books nothing and
+    takes no other lock after it (recording a reply), so it never waits holding the sender.
+    """
+    if sender:
+        account_id = session.execute(
+            sa.select(Journey.account_id).where(Journey.id == journey_id)
+        ).scalar_one()
+        lock_sender(session, account_id)
+    query = (
+        sa.select(Journey)
+        .where(Journey.id == journey_id)
+        .with_for_update(of=Journey, key_share=True)
+    )
+    return session.execute(query).unique().scalar_one()
+
+
+def _spec(session: Session, campaign_id: int) -> SequenceSpec:
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    return SequenceSpec.model_validate(campaign.sequence)
+
+
+# -- the next stage -----------------------------------------------------------------------
+
+
+def stage_work(journey: Journey) -> Work:
+    """The stage workflow the journey waits for: ``run_stage(journey, stage, seq)`` at its time."""
+    assert journey.stage is not None and journey.next_run_at is not None
+    return Work(
+        "outreach.journeys.workflows:run_stage",
+        (journey.id, journey.stage, journey.stage_seq),
+        f"journey-{journey.id}-{journey.stage}-{journey.stage_seq}",
+        at=journey.next_run_at,
+        queue=ACTIONS_QUEUE,
+        partition=str(journey.account_id),
+    )
+
+
+def set_next(
+    session: Session, journey: Journey, stage: StageRef, at: datetime, *, now: datetime
+) -> Work:
+    """Point the journey at its next stage, with a fresh sequence number, and defer its run."""
+    journey.stage = str(stage)
+    journey.stage_seq += 1
+    journey.next_run_at = at
+    journey.waiting_for = waiting_for(stage)
+    journey.held = False
+    journey.updated_at = now
+    return defer(session, stage_work(journey))
+
+
+def schedule_stage(
+    session: Session, journey: Journey, stage: StageRef, due: datetime, *, now: datetime
+) -> Work:
+    """Book the sender's slot for ``stage`` (due at ``due``) and point the journey at it.
+
+    The transaction holds the sender (``lock_journey`` or ``lock_sender``).
+    """
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    if stage.stage is Stage.INVITE:
+        at = book_invitations(session, account, [journey.id], now=max(due, now))[0]
+    elif stage.stage is Stage.FOLLOW_UP:
+        at = book_message(session, account, journey.id, due=max(due, now))
+    else:  # a check reads, it sends nothing: no slot, no cap
+        at = max(due, now)
+    return set_next(session, journey, stage, at, now=now)
+
+
+def apply_next(session: Session, journey: Journey, step: NextStep, *, now: datetime) -> None:
+    if journey.status in TERMINAL_STATUSES:  # a reply ended it while this stage ran
+        return
+    if step.stage is None:
+        end(session, journey, JourneyStatus(step.end or "completed"), now=now, reason=step.end)
+        return
+    assert step.due is not None
+    schedule_stage(session, journey, step.stage, step.due, now=now)
+
+
+def end(
+    session: Session,
+    journey: Journey,
+    status: JourneyStatus,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    **details: Any,
+) -> None:
+    journey.status = status
+    journey.stage = None
+    journey.next_run_at = None
+    journey.waiting_for = None
+    journey.held = False
+    journey.ended_at = now
+    journey.end_reason = reason
+    journey.updated_at = now
+    if status is not JourneyStatus.REPLIED:  # a reply is its own event, reply_received
+        add_event(session, journey, EventKind(status.value), now, reason=reason, **details)
+    campaign_lifecycle.maybe_complete(session, journey.campaign_id)
+
+
+def hold(session: Session, journey: Journey, *, now: datetime, why: str) -> None:
+    if not journey.held:
+        add_event(session, journey, EventKind.HELD, now, reason=why)
+    journey.held = True
+    journey.waiting_for = why
+    journey.updated_at = now
+
+
+# -- launch and release -------------------------------------------------------------------
+
+
+def create_journeys(session: Session, now: datetime, campaign_id: int) -> int:
+    """Give every pending prospect of an active campaign its journey and invitation slot.
+
+    Idempotent: a prospect with a journey is never picked again, and the unique
+    (campaign, prospect) constraint backs that up. Returns how many were created.
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
+        return 0
+    account = lock_sender(session, campaign.account_id)
+    prospect_ids = pending_prospects(session, campaign_id)
+    if not prospect_ids:
+        return 0
+    invite = StageRef(Stage.INVITE)
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "prospect_id": pid,
+            "account_id": account.id,
+            "status": JourneyStatus.SCHEDULED,
+            "stage": str(invite),
+            "stage_seq": 1,
+            "waiting_for": waiting_for(invite),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for pid in prospect_ids
+    ]
+    inserted = sa.insert(Journey).returning(Journey.id, sort_by_parameter_order=True)
+    journey_ids = list(session.execute(inserted, rows).scalars())
+    not_before = (
+        now if account.status is AccountStatus.ACTIVE else max(now, account.paused_until or now)
+    )
+    slots = book_invitations(session, account, journey_ids, now=not_before)
+    pairs = list(zip(journey_ids, slots, strict=True))
+    session.execute(sa.update(Journey), [{"id": jid, "next_run_at": at} for jid, at in pairs])
+    add_events(
+        session,
+        [
+            {
+                "journey_id": jid,
+                "kind": EventKind.SCHEDULED,
+                "at": now,
+                "details": {"invite_at": at.isoformat()},
+            }
+            for jid, at in pairs
+        ],
+    )
+    for jid, at in pairs:
+        defer(
+            session,
+            Work(
+                "outreach.journeys.workflows:run_stage",
+                (jid, str(invite), 1),
+                f"journey-{jid}-{invite}-1",
+                at=at,
+                queue=ACTIONS_QUEUE,
+                partition=str(account.id),
+            ),
+        )
+    return len(pairs)
+
+
+def release_held(
+    session: Session,
+    now: datetime,
+    *,
+    campaign_id: int | None = None,
+    account_id: int | None = None,
+) -> int:
+    """Reschedule held journeys (of a campaign or a sender) from now on; how many."""
+    query = sa.select(Journey.account_id).where(
+        Journey.held.is_(True), Journey.status.not_in(TERMINAL_STATUSES)
+    )
+    if campaign_id is not None:
+        query = query.where(Journey.campaign_id == campaign_id)
+    if account_id is not None:
+        query = query.where(Journey.account_id == account_id)
+    released = 0
+    for sender in sorted(set(session.execute(query).scalars())):
+        lock_sender(session, sender)
+        held = session.execute(
+            sa.select(Journey)
+            .where(
+                Journey.id.in_(
+                    query.with_only_columns(Journey.id).where(Journey.account_id == sender)
+                )
+            )
+            .order_by(Journey.next_run_at, Journey.id)
+            .with_for_update(of=Journey, key_share=True)
+        )
+        for journey in held.unique().scalars():
+            campaign = session.get(Campaign, journey.campaign_id)
+            assert campaign is not None
+            if (
+                campaign.status is CampaignStatus.PAUSED
+                or campaign.account.status is AccountStatus.PAUSED
+            ):
+                continue
+            assert journey.stage is not None and journey.next_run_at is not None
+            add_event(session, journey, EventKind.RESUMED, now)
+            schedule_stage(
+                session,
+                journey,
+                StageRef.parse(journey.stage),
+                max(now, journey.next_run_at),
+                now=now,
+            )
+            released += 1
+    return released
+
+
+# -- running a stage ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Everything a stage needs, read in one transaction when it starts."""
+
+    journey_id: int
+    campaign_id: int
+    stage: str
+    seq: int
+    account_external_id: str
+    identifier: str
+    provider_id: str | None
+    variables: dict[str, Any]
+    sequence: SequenceSpec
+    templates: Templates
+    invited_at: datetime | None
+    due: datetime  # when the stage was scheduled for; it runs at or a little after it
+
+
+def is_current(journey: Journey, stage: str, seq: int) -> bool:
+    """Whether ``stage``/``seq`` is still what the journey waits for."""
+    return (
+        journey.status not in TERMINAL_STATUSES
+        and journey.stage == stage
+        and journey.stage_seq == seq
+    )
+
+
+def begin_stage(
+    session: Session, now: datetime, journey_id: int, stage: str, seq: int
+) -> StageContext | None:
+    """Start a stage, or say why not (``None``).
+
+    Not at all: stale (the journey ended, moved on, or this is an older scheduling).
+    Not now: campaign or sender paused (the journey is held), sender backing off or
+    outside working hours (re-booked for later, its run deferred).
+    """
+    journey = lock_journey(session, journey_id)
+    if not is_current(journey, stage, seq):
+        return None
+    campaign = session.get(Campaign, journey.campaign_id)
+    assert campaign is not None
+    account = campaign.account
+    ref = StageRef.parse(stage)
+    if campaign.status is CampaignStatus.PAUSED:
+        hold(session, journey, now=now, why="campaign paused")
+        return None
+    if account.status is AccountStatus.PAUSED:
+        hold(session, journey, now=now, why=sender_status.why_paused(account))
+        return None
+    if not sender_status.lift_backoff_if_over(account, now):
+        assert account.paused_until is not None
+        replan(session, journey, ref, account.paused_until, now=now, why="sender backing off")
+        return None
+    if ref.stage is not Stage.CHECK_ACCEPTANCE and next_open(now, working_hours(account)) != now:
+        # It ran late (a worker was down): keep to working hours and re-book.
+        replan(session, journey, ref, now, now=now, why="outside working hours")
+        return None
+    prospect = journey.prospect
+    return StageContext(
+        journey_id=journey.id,
+        campaign_id=campaign.id,
+        stage=stage,
+        seq=seq,
+        account_external_id=account.external_id,
+        identifier=prospect.provider_id or prospect.public_identifier,
+        provider_id=prospect.provider_id,
+        variables=prospect_variables(prospect),
+        sequence=SequenceSpec.model_validate(campaign.sequence),
+        templates=Templates.model_validate(campaign.templates),
+        invited_at=journey.invited_at,
+        due=journey.next_run_at or now,
+    )
+
+
+def replan(
+    session: Session, journey: Journey, ref: StageRef, due: datetime, *, now: datetime, why: str
+) -> None:
+    work = schedule_stage(session, journey, ref, due, now=now)
+    assert work.at is not None
+    add_event(
+        session,
+        journey,
+        EventKind.REPLANNED,
+        now,
+        stage=str(ref),
+        to=work.at.isoformat(),
+        reason=why,
+    )
+
+
+@dataclass(frozen=True)
+class InviteOutcome:
+    provider_id: str
+    at: datetime  # when LinkedIn took the invitation (or showed the relation)
+    connected: bool  # already a first-degree relation: no invitation needed
+    already_pending: bool
+    invitation_id: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    message_id: str | None
+    chat_id: str | None
+    at: datetime  # when LinkedIn took the message (or when it was found in the chat)
+    already_sent: bool  # found in the chat: a retry after a crash, not a second send
+
+
+def invited(
+    session: Session, now: datetime, journey_id: int, outcome: InviteOutcome, *, due: datetime
+) -> None:
+    journey = lock_journey(session, journey_id)
+    spec = _spec(session, journey.campaign_id)
+    journey.prospect.provider_id = outcome.provider_id
+    journey.invited_at = outcome.at
+    journey.attempts = 0
+    journey.last_error = None
+    if outcome.connected:
+        journey.status = JourneyStatus.CONNECTED
+        journey.accepted_at = outcome.at
+        add_event(session, journey, EventKind.ALREADY_CONNECTED, outcome.at)
+        step = follow_up(spec, 1, invited_at=outcome.at, now=now)
+        return apply_next(session, journey, step, now=now)
+    journey.status = JourneyStatus.INVITED
+    add_event(
+        session,
+        journey,
+        EventKind.INVITATION_SENT,
+        outcome.at,
+        due=due.isoformat(),
+        note=outcome.note,
+        invitation_id=outcome.invitation_id,
+        already_pending=outcome.already_pending,
+    )
+    apply_next(session, journey, after_invitation(spec, invited_at=outcome.at), now=now)
+
+
+def checked(session: Session, now: datetime, journey_id: int, *, connected: bool) -> None:
+    journey = lock_journey(session, journey_id)
+    spec = _spec(session, journey.campaign_id)
+    assert journey.invited_at is not None
+    if connected and journey.accepted_at is None:
+        journey.accepted_at = now
+        journey.status = JourneyStatus.CONNECTED
+        add_event(session, journey, EventKind.INVITATION_ACCEPTED, now, seen_by="acceptance check")
+    journey.attempts = 0
+    journey.last_error = None
+    step = after_acceptance_check(spec, accepted=connected, invited_at=journey.invited_at, now=now)
+    apply_next(session, journey, step, now=now)
+
+
+def followed_up(
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    number: int,
+    outcome: MessageOutcome,
+    *,
+    due: datetime,
+) -> None:
+    journey = lock_journey(session, journey_id)
+    spec = _spec(session, journey.campaign_id)
+    assert journey.invited_at is not None
+    journey.follow_ups_sent = max(journey.follow_ups_sent, number)
+    journey.attempts = 0
+    journey.last_error = None
+    add_event(
+        session,
+        journey,
+        EventKind.MESSAGE_SENT,
+        outcome.at,
+        follow_up=number,
+        due=due.isoformat(),
+        message_id=outcome.message_id,
+        chat_id=outcome.chat_id,
+        found_after_retry=outcome.already_sent,
+    )
+    apply_next(
+        session,
+        journey,
+        after_follow_up(spec, number, invited_at=journey.invited_at, now=now),
+        now=now,
+    )
+
+
+def recipient_failed(
+    session: Session, now: datetime, journey_id: int, *, error: str, code: str | None
+) -> None:
+    journey = lock_journey(session, journey_id)
+    journey.last_error = error[:ERROR_LIMIT]
+    end(session, journey, JourneyStatus.FAILED, now=now, reason=error[:ERROR_LIMIT], code=code)
+
+
+def stage_failed(
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    stage: str,
+    seq: int,
+    *,
+    error: str,
+    delay: timedelta,
+    max_attempts: int,
+    transient: bool,
+) -> None:
+    """A stage failed (a transient error outlived its retries, or an unexpected one): try
+    it again after ``delay`` (doubling with each attempt), or fail the journey visibly."""
+    journey = lock_journey(session, journey_id)
+    if not is_current(journey, stage, seq):
+        return
+    error = error[:ERROR_LIMIT]
+    journey.attempts += 1
+    journey.last_error = error
+    add_event(
+        session,
+        journey,
+        EventKind.ERROR,
+        now,
+        error=error,
+        attempt=journey.attempts,
+        transient=transient,
+    )
+    if journey.attempts >= max_attempts:
+        reason = f"gave up after {journey.attempts} attempts: {error}"
+        end(session, journey, JourneyStatus.FAILED, now=now, reason=reason)
+        return
+    backoff = delay * (2 ** (journey.attempts - 1))
+    schedule_stage(session, journey, StageRef.parse(stage), now + backoff, now=now)
+
+
+def account_failed(
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    stage: str,
+    seq: int,
+    *,
+    error: str,
+    code: str | None,
+    until_tomorrow: bool,
+) -> None:
+    """The sender cannot act: pause it (or back off until tomorrow) and hold the journey."""
+    journey = lock_journey(session, journey_id)
+    if not is_current(journey, stage, seq):
+        return
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    error = error[:ERROR_LIMIT]
+    journey.last_error = error
+    add_event(session, journey, EventKind.ERROR, now, error=error, code=code, account_level=True)
+    if until_tomorrow:
+        until = next_day_open(now, working_hours(account))
+        sender_status.back_off(account, until=until, reason=f"{code or 'limit'}: {error}")
+        schedule_stage(session, journey, StageRef.parse(stage), until, now=now)
+        return
+    sender_status.pause(account, by=PausedBy.PROVIDER, reason=f"{code or 'account error'}: {error}")
+    hold(session, journey, now=now, why=sender_status.why_paused(account))
+
+
+# -- what LinkedIn tells us ---------------------------------------------------------------
+
+
+def reply_received(
+    session: Session, journey: Journey, *, now: datetime, text: str, message_id: str, source: str
+) -> None:
+    """A reply ends the journey (a completed one too: the answer is the outcome that counts)."""
+    add_event(
+        session,
+        journey,
+        EventKind.REPLY_RECEIVED,
+        now,
+        text=text,
+        message_id=message_id,
+        source=source,
+    )
+    if journey.status not in TERMINAL_STATUSES:
+        journey.replied_at = now
+        end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
+    elif journey.status is JourneyStatus.COMPLETED:
+        journey.replied_at = now
+        end(session, journey, JourneyStatus.REPLIED, now=now, reason="replied after the sequence")
+
+
+def acceptance_seen(session: Session, journey: Journey, *, now: datetime, seen_by: str) -> bool:
+    """The invitation was accepted; with ``follow_up_on_acceptance`` follow-up 1 goes now.
+
+    Whether it was news (the journey was waiting for the acceptance).
+    """
+    if journey.status is not JourneyStatus.INVITED:
+        return False
+    spec = _spec(session, journey.campaign_id)
+    journey.status = JourneyStatus.CONNECTED
+    journey.accepted_at = now
+    add_event(session, journey, EventKind.INVITATION_ACCEPTED, now, seen_by=seen_by)
+    if spec.follow_up_on_acceptance and not journey.held:
+        apply_next(session, journey, NextStep(StageRef(Stage.FOLLOW_UP, 1), now), now=now)
+    return True
+
+
+# -- repair -------------------------------------------------------------------------------
+
+
+def repair(
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    stage: str,
+    seq: int,
+    *,
+    problem: str,
+    max_attempts: int,
+) -> bool:
+    """Re-run a stage that has no live workflow (lost, or ended in error) under a new
+    sequence number, or fail the journey visibly once it has been tried too often."""
+    journey = lock_journey(session, journey_id)
+    if not is_current(journey, stage, seq) or journey.held:
+        return False
+    journey.attempts += 1
+    journey.last_error = problem[:ERROR_LIMIT]
+    add_event(
+        session,
+        journey,
+        EventKind.REPAIRED,
+        now,
+        stage=stage,
+        problem=problem,
+        attempt=journey.attempts,
+    )
+    if journey.attempts >= max_attempts:
+        end(
+            session,
+            journey,
+            JourneyStatus.FAILED,
+            now=now,
+            reason=f"gave up after {journey.attempts} attempts: {problem}",
+        )
+        return True
+    schedule_stage(session, journey, StageRef.parse(stage), now, now=now)
+    return True
