@@ -10,6 +10,7 @@ talks real HTTP to it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,8 +29,15 @@ API_PREFIX = "/api/v1"
 
 @cache
 def load_spec(path: Path) -> OpenAPI | None:
-    """The spec at ``path`` (parsed once per process, ~2 s), or ``None`` if it is absent."""
-    return OpenAPI.from_file_path(str(path)) if path.exists() else None
+    """The spec at ``path`` (parsed once per process, ~2 s), or ``None`` if it is absent.
+
+    Under CI (``CI`` set) an absent spec is an error, not a silently weaker test.
+    """
+    if not path.exists():
+        if os.environ.get("CI"):
+            raise FileNotFoundError(f"the Unipile OpenAPI spec is not at {path} (UNIPILE_OPENAPI)")
+        return None
+    return OpenAPI.from_file_path(str(path))
 
 
 @dataclass(frozen=True)

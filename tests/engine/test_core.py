@@ -1,0 +1,246 @@
+"""The core's promises, each shown on the failure that used to break it.
+
+A provider error nobody planned for ends the journey visibly; exhausted step retries are
+retried later, then fail; a long account error pauses the sender; every kind of journey
+left without a live workflow is found by the doctor and repaired; launch is one run,
+refused with nothing to launch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dbos import DBOS
+from dbos import error as dbos_error
+
+from outreach.accounts.commands import get as get_account
+from outreach.campaigns.commands import launch as launch_command
+from outreach.campaigns.commands import pause, resume
+from outreach.campaigns.service import get_campaign
+from outreach.campaigns.workflows import schedule_campaign, sweep
+from outreach.clock import load_clock
+from outreach.config import Settings
+from outreach.db import create_engine, make_sessionmaker
+from outreach.errors import Conflict
+from outreach.journeys import doctor
+from outreach.journeys.service import troubled_journeys
+from outreach.linkedin.provider import AccountError, LinkedInProvider, ProviderError, TransientError
+from outreach.migrations import upgrade
+from outreach.models import CampaignStatus, Journey, JourneyStatus
+from outreach.runtime import Runtime
+from outreach.sandbox.simulator import SandboxBehaviour, SandboxProvider, Simulator
+from outreach.testing import (
+    accepts_silently,
+    all_ended,
+    events,
+    find_people,
+    journeys,
+    launch,
+    new_campaign,
+    started,
+    test_settings,
+    wait_until,
+)
+
+Fault = Callable[[str, str], None]  # (method, identifier) -> raise or not
+
+
+class FaultyProvider:
+    """The sandbox provider, with ``fault`` asked before every call about one person."""
+
+    def __init__(self, inner: LinkedInProvider, fault: Fault) -> None:
+        self.inner = inner
+        self.fault = fault
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def call(account: str, *args: Any, **kwargs: Any) -> Any:
+            if args:
+                self.fault(name, str(args[0]))
+            return method(account, *args, **kwargs)
+
+        return call
+
+
+@contextmanager
+def started_with(settings: Settings, fault: Fault) -> Iterator[tuple[Runtime, Simulator]]:
+    """A runtime whose LinkedIn is the simulator behind ``FaultyProvider``."""
+    engine = create_engine(settings.database_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = load_clock(sessions, settings.time_scale)
+    simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
+    provider: Any = FaultyProvider(SandboxProvider(simulator), fault)
+    try:
+        with started(settings, provider=provider, clock=clock) as rt:
+            yield rt, simulator
+    finally:
+        engine.dispose()
+
+
+def _about(slug: str) -> Callable[[str], bool]:
+    """Whether an identifier (public identifier, URL or sandbox provider id) names ``slug``."""
+    from outreach.sandbox.people import slug_of
+
+    return lambda identifier: slug_of(identifier) == slug
+
+
+def test_an_unexpected_provider_error_ends_the_journey_visibly(database_url: str) -> None:
+    doomed: list[str] = []
+
+    def fault(method: str, identifier: str) -> None:
+        if doomed and _about(doomed[0])(identifier):
+            raise ProviderError("GET users: the profile has no provider_id")
+
+    with started_with(test_settings(database_url), fault) as (rt, simulator):
+        bad, good = find_people(simulator, 2, accepts_silently)
+        doomed.append(bad.slug)
+        campaign_id = new_campaign(rt, [bad, good])
+        launch(rt, campaign_id)
+        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="the end")
+
+        status = {j.prospect.public_identifier: j for j in ended}
+        failed = status[bad.slug]
+        assert failed.status.value == "failed"
+        assert "no provider_id" in (failed.end_reason or "")
+        assert "ProviderError" in (failed.last_error or "")
+        kinds = [e.kind for e in events(rt, failed.id)]
+        assert kinds.count("error") == 3 and kinds[-1] == "failed", kinds
+        assert status[good.slug].status.value == "completed"
+        with rt.sessions() as session:
+            assert get_campaign(session, campaign_id).status.value == "completed"
+            assert failed.id in {j.id for j in troubled_journeys(session)}
+        assert not DBOS.list_workflows(status="ERROR")
+
+
+def test_exhausted_step_retries_are_tried_again_later_then_fail(database_url: str) -> None:
+    doomed: list[str] = []
+
+    def fault(method: str, identifier: str) -> None:
+        if doomed and _about(doomed[0])(identifier):
+            raise TransientError("sandbox: provider_error", code="provider_error")
+
+    with started_with(test_settings(database_url), fault) as (rt, simulator):
+        [person] = find_people(simulator, 1, accepts_silently)
+        doomed.append(person.slug)
+        campaign_id = new_campaign(rt, [person])
+        launch(rt, campaign_id)
+        [journey] = wait_until(lambda: all_ended(rt, campaign_id), timeout=120, what="the end")
+
+        assert journey.status.value == "failed"
+        assert (journey.end_reason or "").startswith("gave up after 5 attempts")
+        errors = [e for e in events(rt, journey.id) if e.kind == "error"]
+        assert [e.details["attempt"] for e in errors] == [1, 2, 3, 4, 5]
+        assert all(e.details["transient"] for e in errors)
+        assert not DBOS.list_workflows(status="ERROR")
+
+
+def test_an_account_error_with_a_long_text_pauses_the_sender(database_url: str) -> None:
+    long_text = "invalid credentials: " + "x" * 600
+
+    def fault(method: str, identifier: str) -> None:
+        if method == "get_profile":
+            raise AccountError(long_text, code="disconnected_account")
+
+    with started_with(test_settings(database_url), fault) as (rt, simulator):
+        people = find_people(simulator, 2, accepts_silently)
+        campaign_id = new_campaign(rt, people)
+        launch(rt, campaign_id)
+        held = wait_until(
+            lambda: all(j.held for j in journeys(rt, campaign_id)) and journeys(rt, campaign_id),
+            what="every journey held",
+        )
+        sender = get_account(rt, held[0].account_id)
+        assert sender.status == "paused" and sender.paused_by == "provider"
+        assert long_text in (sender.status_reason or "")
+        assert all(long_text in (j.waiting_for or "") for j in held)
+        assert not DBOS.list_workflows(status="ERROR")
+
+
+def test_the_doctor_finds_and_repairs_each_kind_of_stalled_journey(database_url: str) -> None:
+    stop_for: list[str] = []
+
+    def fault(method: str, identifier: str) -> None:
+        if stop_for and _about(stop_for[0])(identifier):
+            stop_for.clear()
+            # An error the stage's catch-all lets through (DBOS's own control flow): its
+            # workflow ends in ERROR and the journey still points at it.
+            raise dbos_error.DBOSException("the workflow was interrupted")
+
+    with started_with(test_settings(database_url), fault) as (rt, simulator):
+        errored, lost, held = find_people(simulator, 3, accepts_silently)
+        stop_for.append(errored.slug)
+        campaign_id = new_campaign(rt, [errored, lost, held])
+        launch(rt, campaign_id)
+        wait_until(
+            lambda: DBOS.list_workflows(status="ERROR", name="run_stage"), what="a stage in ERROR"
+        )
+
+        def resting() -> dict[str, Journey]:
+            """The other two, invited, before their day-2 check (a second of real time)."""
+            found = {j.prospect.public_identifier: j for j in journeys(rt, campaign_id)}
+            waiting = all(found[p.slug].stage == "check_acceptance" for p in (lost, held))
+            return found if waiting else {}
+
+        by_slug = wait_until(resting, what="both invitations")
+        with rt.sessions.begin() as session:
+            # A stage whose enqueue was lost (a crash between commit and enqueue) ...
+            journey = session.get(Journey, by_slug[lost.slug].id)
+            assert journey is not None and journey.next_run_at is not None
+            journey.stage_seq += 1
+            lost_due = journey.next_run_at
+            # ... a journey held although nothing holds it any more ...
+            other = session.get(Journey, by_slug[held.slug].id)
+            assert other is not None
+            other.held = True  # a held journey has no stage workflow waiting
+            other.stage_seq += 1
+            other.waiting_for = "campaign paused"
+        # ... and the stage in ERROR: once the lost stage is overdue, the doctor sees all three.
+        wait_until(
+            lambda: rt.clock.now() > lost_due + doctor.OVERDUE_AFTER, what="the lost stage's time"
+        )
+
+        found = {p.kind: p.journey_id for p in doctor.problems()}
+        assert found == {
+            "workflow_error": by_slug[errored.slug].id,
+            "no_workflow": by_slug[lost.slug].id,
+            "held_for_nothing": by_slug[held.slug].id,
+        }, found
+
+        DBOS.start_workflow(sweep, datetime.now(UTC), None).get_result()
+        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="the end")
+        assert {j.status.value for j in ended} == {"completed"}
+        repaired = [e for e in events(rt, by_slug[errored.slug].id) if e.kind == "repaired"]
+        assert repaired and "workflow_error" in repaired[0].details["problem"]
+        assert doctor.problems() == []
+
+
+def test_launch_is_one_run_and_refuses_nothing_to_launch(database_url: str) -> None:
+    with started(test_settings(database_url), workers=False) as rt:
+        people = find_people(rt, 2, accepts_silently)
+        empty = new_campaign(rt, [])
+        with pytest.raises(Conflict, match="no prospects"):
+            launch_command(rt, empty)
+        campaign_id = new_campaign(rt, people)
+        first = launch_command(rt, campaign_id)
+        again = launch_command(rt, campaign_id)
+        assert first.started and not again.started
+        assert first.workflow_id == again.workflow_id
+        assert first.workflow_id is not None
+        assert DBOS.retrieve_workflow(first.workflow_id).get_result() == 2
+        assert len(DBOS.list_workflows(name=schedule_campaign.__qualname__)) == 1
+        pause(rt, campaign_id)
+        with pytest.raises(Conflict, match="resume it"):
+            launch_command(rt, campaign_id)
+        resume(rt, campaign_id)
+        with rt.sessions.begin() as session:
+            session.execute(sa.update(Journey).values(status=JourneyStatus.COMPLETED))
+            get_campaign(session, campaign_id).status = CampaignStatus.COMPLETED
+        with pytest.raises(Conflict, match="completed"):
+            launch_command(rt, campaign_id)
