@@ -72,9 +72,11 @@ class Settings(BaseSettings):
 
     @property
     def pool_size(self) -> int:
-        """Database connections per process: one per running stage (a send holds one on
-        PostgreSQL), one per transaction it runs, and the web server's and loops' own."""
-        return 2 * self.worker_concurrency + 8
+        """Connections our engine keeps per process: one per running stage, and a few for
+        the web server and the background loops. As many more may open under a burst (a
+        PostgreSQL send holds one while the sandbox answers on another); DBOS's own pool
+        is as large. So a process opens at most about ``3 * worker_concurrency + 6``."""
+        return self.worker_concurrency + 2
 
     @property
     def poll_seconds(self) -> float:

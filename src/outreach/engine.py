@@ -39,7 +39,7 @@ TX_BACKOFF_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 BATCH = 250
 ENQUEUE_THREADS = 8
 # Under a compressed clock the sweep runs on simulated time, but not more often than this.
-SWEEP_MIN_GAP = 1.0
+SWEEP_MIN_GAP = 5.0
 
 
 def transient_db_error(exc: BaseException) -> bool:

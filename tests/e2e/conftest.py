@@ -27,6 +27,7 @@ from outreach.config import Settings
 from outreach.linkedin.unipile import UnipileProvider, register_webhooks
 from outreach.models import WebhookDelivery
 from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
+from outreach.sandbox.fake_unipile.routes import FakeUnipile
 from outreach.sandbox.people import Person
 from outreach.sandbox.simulator import SandboxBehaviour, Simulator
 from outreach.testing import (  # noqa: F401  (re-exported for the tests here)
@@ -85,6 +86,7 @@ class Stack:
     fake_url: str
     simulator: Simulator
     traffic: SpecValidator  # every call our client made to the fake, with its status
+    fake_state: FakeUnipile  # the fake's own state (the accounts it knows)
 
     # -- setting up ------------------------------------------------------------------------
 
@@ -220,7 +222,12 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
     """
     with ExitStack() as stack:
 
-        def start(*, new_relation_delay_hours: float = 0.0, startup_webhook: bool = True) -> Stack:
+        def start(
+            *,
+            new_relation_delay_hours: float = 0.0,
+            startup_webhook: bool = True,
+            scale: float = SCALE,
+        ) -> Stack:
             app_sock, fake_sock = free_socket(), free_socket()
             app_url, fake_url = url_of(app_sock), url_of(fake_sock)
             settings = Settings(
@@ -229,7 +236,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
                 unipile_dsn=fake_url,
                 unipile_api_key=SecretStr(API_KEY),
                 webhook_secret=SecretStr(SECRET),
-                time_scale=SCALE,
+                time_scale=scale,
                 sandbox_error_rate=0.0,
                 executor_id=f"e2e-{uuid.uuid4().hex[:8]}",
                 sweep_cron="0 0 1 1 *",
@@ -237,7 +244,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             # The app first: its lifespan migrates the database and anchors the clock,
             # which the simulator then reads from the same row.
             stack.enter_context(serve_on(create_app(settings), app_sock))
-            simulator = open_simulator(database_url, time_scale=SCALE, behaviour=BEHAVIOUR)
+            simulator = open_simulator(database_url, time_scale=scale, behaviour=BEHAVIOUR)
             webhook_url = f"{app_url}/api/webhooks/unipile"
             fake_app = create_fake_unipile_app(
                 simulator,
@@ -256,7 +263,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             if not startup_webhook:
                 with UnipileProvider(fake_url, API_KEY) as client:
                     register_webhooks(client, webhook_url, SECRET)
-            return Stack(app, fake, app_url, fake_url, simulator, traffic)
+            return Stack(app, fake, app_url, fake_url, simulator, traffic, fake_app.state.fake)
 
         yield start
 
