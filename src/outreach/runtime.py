@@ -106,10 +106,12 @@ def start(
     workers: bool = True,
     provider: LinkedInProvider | None = None,
     clock: SimClock | None = None,
+    simulator: Simulator | None = None,
 ) -> Runtime:
     """Migrate, load the clock, launch DBOS and (with ``workers``) the background loops.
 
-    ``provider`` replaces the one the settings name; ``clock`` the stored simulated clock.
+    ``provider`` replaces the one the settings name (``simulator``: the simulator behind
+    it, whose replies the courier then delivers); ``clock`` the stored simulated clock.
     """
     global _current
     if _current is not None:
@@ -120,7 +122,6 @@ def start(
     rescaled = False
     if clock is None:
         clock, rescaled = load_clock_state(sessions, settings.time_scale)
-    simulator = None
     if provider is None:
         provider, simulator = _build_provider(settings, sessions, clock)
     DBOS(config=dbos_config(settings))

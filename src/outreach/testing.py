@@ -27,12 +27,16 @@ from outreach.accounts.schemas import AccountCreate
 from outreach.campaigns.commands import create_campaign
 from outreach.campaigns.commands import launch as launch_command
 from outreach.campaigns.schemas import CampaignCreate
+from outreach.clock import load_clock
 from outreach.config import Settings
+from outreach.db import create_engine, make_sessionmaker
+from outreach.linkedin.provider import LinkedInProvider
+from outreach.migrations import upgrade
 from outreach.models import TERMINAL_STATUSES, Journey, JourneyEvent
 from outreach.prospects.commands import import_prospects
 from outreach.runtime import Runtime
 from outreach.sandbox.people import Person
-from outreach.sandbox.simulator import Simulator
+from outreach.sandbox.simulator import SandboxBehaviour, SandboxProvider, Simulator
 
 T = TypeVar("T")
 
@@ -65,6 +69,53 @@ def started(settings: Settings, *, workers: bool = True, **options: Any) -> Iter
         yield rt
     finally:
         runtime.stop()
+
+
+@contextmanager
+def started_with(
+    settings: Settings, wrap: Callable[[LinkedInProvider], LinkedInProvider], **options: Any
+) -> Iterator[Runtime]:
+    """A started runtime whose LinkedIn is the simulator behind ``wrap`` (a provider that
+    injects faults or latency, say); the simulator's replies are delivered as usual."""
+    engine = create_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        clock = load_clock(sessions, settings.time_scale)
+        simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
+        provider = wrap(SandboxProvider(simulator))
+        with started(
+            settings, provider=provider, clock=clock, simulator=simulator, **options
+        ) as rt:
+            yield rt
+    finally:
+        engine.dispose()
+
+
+class ProviderWrapper:
+    """A provider that asks ``before(method, first_argument)`` before each call of ``inner``
+    about a person and ``after(method)`` once it has answered (to raise, or to wait)."""
+
+    def __init__(
+        self,
+        inner: LinkedInProvider,
+        *,
+        before: Callable[[str, str], None] = lambda method, about: None,
+        after: Callable[[str], None] = lambda method: None,
+    ) -> None:
+        self.inner, self.before, self.after = inner, before, after
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def call(account: str, *args: Any, **kwargs: Any) -> Any:
+            if args:
+                self.before(name, str(args[0]))
+            answer = method(account, *args, **kwargs)
+            self.after(name)
+            return answer
+
+        return call
 
 
 def wait_until(check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition") -> T:

@@ -23,18 +23,16 @@ from outreach.campaigns.commands import launch as launch_command
 from outreach.campaigns.commands import pause, resume
 from outreach.campaigns.service import get_campaign
 from outreach.campaigns.workflows import schedule_campaign, sweep
-from outreach.clock import load_clock
 from outreach.config import Settings
-from outreach.db import create_engine, make_sessionmaker
 from outreach.errors import Conflict
 from outreach.journeys import doctor
 from outreach.journeys.service import troubled_journeys
-from outreach.linkedin.provider import AccountError, LinkedInProvider, ProviderError, TransientError
-from outreach.migrations import upgrade
+from outreach.linkedin.provider import AccountError, ProviderError, TransientError
 from outreach.models import CampaignStatus, Journey, JourneyStatus
 from outreach.runtime import Runtime
-from outreach.sandbox.simulator import SandboxBehaviour, SandboxProvider, Simulator
+from outreach.sandbox.simulator import Simulator
 from outreach.testing import (
+    ProviderWrapper,
     accepts_silently,
     all_ended,
     events,
@@ -46,42 +44,18 @@ from outreach.testing import (
     test_settings,
     wait_until,
 )
+from outreach.testing import started_with as started_with_provider
 
 Fault = Callable[[str, str], None]  # (method, identifier) -> raise or not
 
 
-class FaultyProvider:
-    """The sandbox provider, with ``fault`` asked before every call about one person."""
-
-    def __init__(self, inner: LinkedInProvider, fault: Fault) -> None:
-        self.inner = inner
-        self.fault = fault
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.inner, name)
-
-        def call(account: str, *args: Any, **kwargs: Any) -> Any:
-            if args:
-                self.fault(name, str(args[0]))
-            return method(account, *args, **kwargs)
-
-        return call
-
-
 @contextmanager
 def started_with(settings: Settings, fault: Fault) -> Iterator[tuple[Runtime, Simulator]]:
-    """A runtime whose LinkedIn is the simulator behind ``FaultyProvider``."""
-    engine = create_engine(settings.database_url)
-    upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    clock = load_clock(sessions, settings.time_scale)
-    simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
-    provider: Any = FaultyProvider(SandboxProvider(simulator), fault)
-    try:
-        with started(settings, provider=provider, clock=clock) as rt:
-            yield rt, simulator
-    finally:
-        engine.dispose()
+    """A runtime whose LinkedIn is the simulator, with ``fault`` asked before each call."""
+    wrap: Any = lambda inner: ProviderWrapper(inner, before=fault)  # noqa: E731
+    with started_with_provider(settings, wrap) as rt:
+        assert rt.simulator is not None
+        yield rt, rt.simulator
 
 
 def _about(slug: str) -> Callable[[str], bool]:

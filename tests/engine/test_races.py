@@ -1,10 +1,10 @@
 """A reply racing a due follow-up, fifty times, on PostgreSQL.
 
-Each prospect replies 0-600 ms (real) after their follow-up stage has started, while the
-simulator takes 300 ms to answer each send. The reply reaches the app two ways at once,
-as on LinkedIn: the courier records it like a webhook, and the follow-up's chat check can
-see it. Whatever the order, no message leaves after the app has recorded the reply, the
-reply is stored once, and no workflow ends in ERROR.
+Each prospect replies 0-600 ms (real) after their follow-up stage has started, while
+LinkedIn takes 300 ms to answer each read of a chat and each send. The reply reaches the
+app two ways at once, as on LinkedIn: the courier records it like a webhook, and the
+follow-up's chat check can see it. Whatever the order, no message leaves after the app
+has recorded the reply, the reply is stored once, and no workflow ends in ERROR.
 
 SQLite is left out on purpose: its single writer must not wait on LinkedIn, so there the
 re-check before a send is a read, not a lock (see ``journeys.workflows.send_guard``).
@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from outreach.models import Account, InboundMessage
 from outreach.runtime import Runtime
 from outreach.sandbox.people import Person
 from outreach.testing import (
+    ProviderWrapper,
     accepts_silently_within,
     all_ended,
     events,
@@ -34,7 +36,7 @@ from outreach.testing import (
     journeys,
     launch,
     new_campaign,
-    started,
+    started_with,
     test_settings,
     wait_until,
 )
@@ -86,10 +88,16 @@ class Racer:
         self.rt.simulator.reply(self.account, person.provider_id, "Thanks, let's talk!")
 
 
+def _slow_chat_reads(method: str) -> None:
+    if method == "list_messages":  # the answer takes its time coming back
+        time.sleep(0.3)
+
+
 @pytest.mark.postgres
 def test_no_message_leaves_after_a_recorded_reply(pg_url: str) -> None:
     settings = test_settings(pg_url, sandbox_latency_seconds=0.3, worker_concurrency=16)
-    with started(settings) as rt:
+    slow_reads: Any = lambda inner: ProviderWrapper(inner, after=_slow_chat_reads)  # noqa: E731
+    with started_with(settings, slow_reads) as rt:
         assert rt.simulator is not None
         people = find_people(rt, RACES, accepts_silently_within((2, 20)), prefix="race")
         campaign_id = new_campaign(rt, people, sequence=SEQUENCE, templates=TEMPLATES)
