@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format demo bench clean
+.PHONY: run test test-fast lint format demo bench bench-load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/launch_10k.py
+
+## serve, two workers and the fake Unipile on PostgreSQL, both cores busy (a few minutes).
+bench-load: $(STAMP)
+	$(BIN)/python bench/load_pg.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
