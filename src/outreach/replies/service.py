@@ -21,7 +21,7 @@ from outreach.accounts.repository import by_external_id, lock_sender
 from outreach.journeys import lifecycle
 from outreach.journeys.repository import journeys_of
 from outreach.models import InboundMessage, PausedBy
-from outreach.runtime import Runtime
+from outreach.runtime import Runtime, current
 from outreach.uow import transaction
 
 ID_LIMIT = 200
@@ -56,6 +56,9 @@ def record_inbound(session: Session, now: datetime, inbound: Inbound) -> str:
         return "unknown_account"
     found = journeys_of(session, account.id, inbound.sender_provider_id)
     journey = lifecycle.lock_journey(session, found[0], sender=False) if found else None
+    # The journey's lock may have waited for a send in flight: the reply is recorded now,
+    # after it, not when this transaction began.
+    now = max(now, current().clock.now())
     stored = _store_once(
         session,
         {
