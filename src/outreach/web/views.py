@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -123,6 +123,14 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+def _back(request: Request) -> str:
+    """The page a form was posted from, if it is one of ours: never a foreign origin."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 def require_login(request: Request, rt: Rt) -> None:
@@ -352,7 +360,7 @@ def account_command(account_id: int, command: str, request: Request, rt: Rt) -> 
     except OutreachError as exc:
         return _render(request, rt, "_message.html", {"error": exc}, status_code=exc.status_code)
     if not _is_htmx(request):
-        return RedirectResponse(request.headers.get("Referer") or "/", status_code=303)
+        return RedirectResponse(_back(request), status_code=303)
     with rt.sessions() as session:
         return _render(request, rt, "_overview_live.html", _overview(session))
 
