@@ -218,3 +218,45 @@ def test_launch_is_one_run_and_refuses_nothing_to_launch(database_url: str) -> N
             get_campaign(session, campaign_id).status = CampaignStatus.COMPLETED
         with pytest.raises(Conflict, match="completed"):
             launch_command(rt, campaign_id)
+
+
+def test_a_send_lost_in_a_crash_is_recorded_even_if_the_prospect_replied_meanwhile(
+    database_url: str,
+) -> None:
+    """The follow-up reached LinkedIn, its answer was lost, and the prospect replied before
+    the retry: the retry finds our message first, so both are on the timeline."""
+    replier: list[str] = []
+    sim: list[Simulator] = []
+
+    def lose_the_answer(method: str) -> None:
+        if method == "send_message" and replier:
+            person = replier.pop()
+            sim[0].reply(account[0], sim[0].person(person).provider_id, "Thanks, call me")
+            raise TransientError("the answer was lost", code="request_timeout")
+
+    account: list[str] = []
+    wrap: Any = lambda inner: ProviderWrapper(inner, after=lose_the_answer)  # noqa: E731
+    settings = test_settings(database_url)
+    with started_with_provider(settings, wrap) as rt:
+        assert rt.simulator is not None
+        sim.append(rt.simulator)
+        [person] = find_people(rt, 1, accepts_silently)
+        campaign_id = new_campaign(rt, [person])
+        with rt.sessions() as session:
+            account.append(get_campaign(session, campaign_id).account.external_id)
+        replier.append(person.slug)
+        launch(rt, campaign_id)
+        [ended] = wait_until(lambda: all_ended(rt, campaign_id), timeout=60, what="the end")
+        running = ["PENDING", "ENQUEUED"]
+        wait_until(
+            lambda: not DBOS.list_workflows(name="run_stage", status=running),
+            what="the follow-up's workflow to finish",
+        )
+
+        assert ended.status.value == "replied"
+        timeline = events(rt, ended.id)
+        [sent] = [e for e in timeline if e.kind == "message_sent"]
+        assert sent.details["found_after_retry"] is True
+        assert [e.kind for e in timeline if e.kind == "reply_received"] == ["reply_received"]
+        log = [e for e in rt.simulator.log() if e["kind"] == "message"]
+        assert len(log) == 1, "one follow-up reached LinkedIn, and it is on the timeline"

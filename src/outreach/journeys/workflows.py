@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -142,27 +143,39 @@ def send_guard(journey_id: int, stage: str, seq: int) -> Iterator[bool]:
         yield lifecycle.is_current(session.execute(locked).unique().scalar_one(), stage, seq)
 
 
+@dataclass(frozen=True)
+class FollowUpOutcome:
+    """What a follow-up step found and did: the message (sent now, or found sent by an
+    earlier try), and the prospect's reply if the chat shows one."""
+
+    sent: MessageOutcome | None
+    reply: ChatMessage | None
+
+
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def ensure_message_sent(
-    ctx: StageContext, provider_id: str, text: str
-) -> MessageOutcome | ChatMessage | None:
-    """Send unless the chat shows a reply (returned instead), this very text was sent
-    already, or the journey stopped waiting for this stage (``None``)."""
+def ensure_message_sent(ctx: StageContext, provider_id: str, text: str) -> FollowUpOutcome:
+    """Send unless this very text was sent already (a try before a crash), the chat shows
+    a reply, or the journey stopped waiting for this stage.
+
+    Our own message is looked for first: a send that went through just before a crash
+    is recorded even if the prospect has replied since.
+    """
     rt = current()
     account = ctx.account_external_id
     messages = rt.provider.list_messages(account, provider_id, since=ctx.invited_at)
-    replies = [m for m in messages if not m.is_sender]
-    if replies:
-        return replies[0]
+    reply = next((m for m in messages if not m.is_sender), None)
     for message in messages:
         if message.is_sender and message.text == text:
-            return MessageOutcome(message.message_id, None, message.at, already_sent=True)
+            found = MessageOutcome(message.message_id, None, message.at, already_sent=True)
+            return FollowUpOutcome(found, reply)
+    if reply is not None:
+        return FollowUpOutcome(None, reply)
     with send_guard(ctx.journey_id, ctx.stage, ctx.seq) as still_waiting:
         if not still_waiting:
-            return None
+            return FollowUpOutcome(None, None)
         sent = rt.provider.send_message(account, provider_id, text)
         at = rt.clock.now()
-    return MessageOutcome(sent.message_id, sent.chat_id, at, already_sent=False)
+    return FollowUpOutcome(MessageOutcome(sent.message_id, sent.chat_id, at, False), None)
 
 
 def _invite(ctx: StageContext, _: StageRef) -> None:
@@ -195,20 +208,18 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
     assert ctx.provider_id is not None
     text = render(ctx.templates.follow_ups[ref.number - 1], ctx.variables)
     outcome = ensure_message_sent(ctx, ctx.provider_id, text)
-    if outcome is None:
-        return
-    if isinstance(outcome, ChatMessage):  # a reply a lost webhook never told us about
+    if outcome.sent is not None:
+        tx(lifecycle.followed_up, ctx.journey_id, ref.number, outcome.sent, due=ctx.due)
+    if (reply := outcome.reply) is not None:  # perhaps one a lost webhook never told us of
         inbound = Inbound(
             ctx.account_external_id,
-            outcome.sender_provider_id,
-            outcome.message_id,
-            outcome.text,
-            outcome.at,
+            reply.sender_provider_id,
+            reply.message_id,
+            reply.text,
+            reply.at,
             "poll",
         )
         tx(record_inbound, inbound)
-        return
-    tx(lifecycle.followed_up, ctx.journey_id, ref.number, outcome, due=ctx.due)
 
 
 STAGES = {
