@@ -75,7 +75,7 @@ def create_campaign(data: CampaignCreate, rt: Rt) -> Any:
 
 @router.get("/campaigns", response_model=list[CampaignSummary], tags=["campaigns"])
 def list_campaigns(session: ReadSession) -> Any:
-    return [campaign_reads.summarize(session, c) for c in campaign_reads.list_campaigns(session)]
+    return campaign_reads.summarize_all(session, campaign_reads.list_campaigns(session))
 
 
 @router.get(

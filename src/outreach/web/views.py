@@ -227,7 +227,7 @@ def _overview(session: Session) -> dict[str, Any]:
     return {
         "accounts": all_accounts,
         "account_names": {a.id: a.name for a in all_accounts},
-        "campaigns": [campaigns.summarize(session, c) for c in campaigns.list_campaigns(session)],
+        "campaigns": campaigns.summarize_all(session, campaigns.list_campaigns(session)),
         "states": JOURNEY_STATES,
         "day_names": DAY_NAMES,
         "setup": {},
