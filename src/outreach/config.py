@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("UNIPILE_API_KEY", "OUTREACH_UNIPILE_API_KEY")
     )
 
+    @field_validator("api_key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty key (an unset compose variable) must not quietly mean "no key at all".
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError(
+                "OUTREACH_API_KEY is set but empty: unset it to run without a key, or set one"
+            )
+        return value
+
     @field_validator("sweep_cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:

@@ -137,3 +137,18 @@ def test_import_launch_pause_resume_and_a_reply(api: httpx.Client) -> None:
     assert kinds[-1] == "reply_received"
     assert journey["events"][-1]["details"]["text"] == "Sure, let's talk"
     assert journey["next_run_at"] is None
+
+
+def test_liveness_needs_no_key(api: httpx.Client) -> None:
+    anonymous = httpx.get(str(api.base_url.join("/healthz")))
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {"status": "ok"}
+
+
+def test_an_empty_api_key_is_refused_not_taken_as_no_key() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="set but empty"):
+        Settings(api_key="")
+    with pytest.raises(ValidationError, match="set but empty"):
+        Settings(api_key="  ")

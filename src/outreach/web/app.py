@@ -47,6 +47,11 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
         body = {"error": "invalid_input", "message": "the request is not valid", "details": details}
         return JSONResponse(body, status_code=422)
 
+    @app.get("/healthz", tags=["system"], include_in_schema=True)
+    def healthz() -> dict[str, str]:
+        """Liveness, without credentials: the process answers."""
+        return {"status": "ok"}
+
     from outreach.web.api import router as api_router
 
     app.include_router(api_router)
