@@ -60,6 +60,18 @@ def test_campaign_commands(tmp_path: Path) -> None:
     assert "paused" in outreach(tmp_path, "campaigns", "status", "1").stdout
     assert outreach(tmp_path, "campaigns", "resume", "1").returncode == 0
 
+    assert "account 1 paused" in outreach(tmp_path, "accounts", "pause", "1").stdout
+    listed = outreach(tmp_path, "accounts", "list").stdout
+    assert "paused" in listed and "paused by a person" in listed
+    assert "account 1 resumed" in outreach(tmp_path, "accounts", "resume", "1").stdout
+    doctor = outreach(tmp_path, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "0 journeys without a live workflow" in doctor.stdout
+    empty = outreach(tmp_path, "campaigns", "create", "Empty", "--account-id", "1")
+    assert empty.returncode == 0
+    refused = outreach(tmp_path, "campaigns", "launch", "2")
+    assert refused.returncode == 1 and "no prospects" in refused.stdout
+
 
 def test_bad_input_is_reported_not_raised(tmp_path: Path) -> None:
     zone = outreach(tmp_path, "accounts", "create", "Me", "--timezone", "Mars/Olympus")
