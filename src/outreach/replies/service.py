@@ -21,10 +21,11 @@ from outreach.accounts.repository import by_external_id, lock_sender
 from outreach.journeys import lifecycle
 from outreach.journeys.repository import journeys_of
 from outreach.models import InboundMessage, PausedBy
-from outreach.runtime import Runtime, current
+from outreach.runtime import Runtime
 from outreach.uow import transaction
 
 ID_LIMIT = 200
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,21 @@ def _store_once(session: Session, row: dict[str, object]) -> bool:
     return session.execute(statement).first() is not None
 
 
-def record_inbound(session: Session, now: datetime, inbound: Inbound) -> str:
-    """Store a reply once and stop the matching journey. Returns what happened."""
+def record_inbound(
+    session: Session, now: datetime, inbound: Inbound, *, clock: Clock | None = None
+) -> str:
+    """Store a reply once and stop the matching journey. Returns what happened.
+
+    With ``clock``, the reply is stamped when the journey's lock was had: it may have
+    waited for a send in flight, and the reply is recorded after it, not before.
+    """
     account = by_external_id(session, inbound.account_external_id)
     if account is None:
         return "unknown_account"
     found = journeys_of(session, account.id, inbound.sender_provider_id)
     journey = lifecycle.lock_journey(session, found[0], sender=False) if found else None
-    # The journey's lock may have waited for a send in flight: the reply is recorded now,
-    # after it, not when this transaction began.
-    now = max(now, current().clock.now())
+    if clock is not None:
+        now = max(now, clock())
     stored = _store_once(
         session,
         {
@@ -138,7 +144,7 @@ def _in_tx(
 
 
 def handle_inbound(rt: Runtime, inbound: Inbound) -> str:
-    return _in_tx(rt, record_inbound, inbound)
+    return _in_tx(rt, record_inbound, inbound, clock=rt.clock.now)
 
 
 def handle_new_relation(rt: Runtime, *, account_external_id: str, provider_id: str) -> str:
