@@ -163,9 +163,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
     if rt.simulator is not None:
         from outreach.sandbox.courier import deliver_replies
 
-        rt.every(
-            max(0.05, rt.settings.poll_seconds), lambda: _discard(deliver_replies(rt)), "courier"
-        )
+        rt.every(max(0.05, rt.settings.poll_seconds), lambda: deliver_replies(rt), "courier")
 
 
 def _schedule_sweep(rt: Runtime) -> None:
@@ -234,7 +232,3 @@ def _dbos_system_database() -> Any:
     from dbos._dbos import _get_dbos_instance
 
     return _get_dbos_instance()._sys_db
-
-
-def _discard(_: object) -> None:
-    """For a background task whose result is only informative."""

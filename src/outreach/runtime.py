@@ -44,7 +44,7 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
-    def every(self, seconds: float, task: Callable[[], None], name: str) -> None:
+    def every(self, seconds: float, task: Callable[[], object], name: str) -> None:
         """Run ``task`` every ``seconds`` on a daemon thread until shutdown."""
 
         def loop() -> None:

@@ -11,10 +11,6 @@ from outreach.models import TERMINAL_STATUSES, Journey, Prospect
 from outreach.uow import Work
 
 
-def get_journey(session: Session, journey_id: int) -> Journey:
-    return session.execute(sa.select(Journey).where(Journey.id == journey_id)).unique().scalar_one()
-
-
 def _waiting(due_before: datetime | None = None) -> sa.Select[Journey]:
     query = (
         sa.select(Journey)
