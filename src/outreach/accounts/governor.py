@@ -1,0 +1,279 @@
+"""The send governor: when may a sender act next, and on what? Pure, plain values in.
+
+One governor per LinkedIn account decides for every campaign that uses it, just in
+time, from what the account actually did (``History``), never from slots booked ahead:
+
+- caps per local day and ISO week for invitations, messages and profile views, the
+  invitation cap ramping up while the account warms up (``Ramp``);
+- a random gap after the previous action of the same kind, measured from when it was
+  actually sent, and a shorter spacing after any action (``Band``);
+- the sender's working hours and days, in its time zone;
+- priorities: an approved reply first, then due follow-ups, acceptance checks, and new
+  invitations last; between campaigns sharing the sender, the one served least today;
+- an invitation keeps its moment: nothing else goes out in the spacing just before an
+  invitation that is ready, so invitation gaps stay inside their band (a follow-up waits
+  a minute or two, and goes before the next invitation).
+
+Each gap is drawn from a seed made of the sender and the previous action's time, so a
+decision taken again (another worker, a retry, the forecast) draws the same gap.
+No clock reads, no database, no I/O. All datetimes are aware; comparisons are in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from outreach.campaigns.scheduling import (
+    Week,
+    WorkingHours,
+    next_day_open,
+    next_open,
+    next_week_open,
+)
+
+
+class Action(enum.StrEnum):
+    """What LinkedIn counts: each kind has its own caps and gap."""
+
+    INVITATION = "invitation"
+    MESSAGE = "message"
+    VIEW = "view"  # a profile read: the acceptance check
+
+
+class Step(enum.IntEnum):
+    """What a journey asks its sender to do, in order of priority (lowest first)."""
+
+    REPLY = 0  # a reply a person approved
+    FOLLOW_UP = 1
+    CHECK = 2
+    INVITE = 3
+
+    @property
+    def action(self) -> Action:
+        if self is Step.INVITE:
+            return Action.INVITATION
+        if self is Step.CHECK:
+            return Action.VIEW
+        return Action.MESSAGE
+
+
+@dataclass(frozen=True)
+class Band:
+    """A random duration between ``low`` and ``high``."""
+
+    low: timedelta
+    high: timedelta
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) <= self.low <= self.high:
+            raise ValueError("need 0 <= low <= high")
+
+    @classmethod
+    def minutes(cls, low: float, high: float) -> Band:
+        return cls(timedelta(minutes=low), timedelta(minutes=high))
+
+    def draw(self, *seed: object) -> timedelta:
+        """The same duration for the same seed: a decision taken twice agrees with itself."""
+        digest = hashlib.blake2b(repr(seed).encode(), digest_size=8).digest()
+        rng = random.Random(int.from_bytes(digest, "big"))
+        low, high = self.low.total_seconds(), self.high.total_seconds()
+        return timedelta(seconds=round(rng.uniform(low, high)))
+
+
+@dataclass(frozen=True)
+class Caps:
+    day: int
+    week: int
+
+    def __post_init__(self) -> None:
+        if self.day < 0 or self.week < 0:
+            raise ValueError("caps cannot be negative")
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """Warm-up: the invitation cap starts at ``start`` a day on ``since`` and rises
+    linearly to the full cap over ``days`` days (lemlist and LinkedGrow style)."""
+
+    since: date
+    start: int = 5
+    days: int = 14
+
+    def cap(self, full: int, day: date) -> int:
+        elapsed = (day - self.since).days
+        if self.days <= 0 or elapsed >= self.days or full <= self.start:
+            return full
+        return max(1, min(full, self.start + (full - self.start) * max(0, elapsed) // self.days))
+
+
+DEFAULT_CAPS = {
+    Action.INVITATION: Caps(day=25, week=100),
+    Action.MESSAGE: Caps(day=80, week=400),
+    Action.VIEW: Caps(day=150, week=700),
+}
+DEFAULT_GAPS = {
+    Action.INVITATION: Band.minutes(18, 23),
+    Action.MESSAGE: Band.minutes(3, 7),
+    Action.VIEW: Band.minutes(1, 3),
+}
+DEFAULT_SPACING = Band(timedelta(seconds=45), timedelta(seconds=90))
+# The first action of a day comes up to this long after the window opens.
+OPENING_SPREAD = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one sender may act."""
+
+    sender: int
+    hours: WorkingHours = field(default_factory=WorkingHours)
+    caps: dict[Action, Caps] = field(default_factory=lambda: dict(DEFAULT_CAPS))
+    gaps: dict[Action, Band] = field(default_factory=lambda: dict(DEFAULT_GAPS))
+    spacing: Band = DEFAULT_SPACING  # after any action, whatever its kind
+    ramp: Ramp | None = None
+
+    def cap(self, action: Action, day: date) -> Caps:
+        caps = self.caps[action]
+        if action is Action.INVITATION and self.ramp is not None:
+            day_cap = self.ramp.cap(caps.day, day)
+            return Caps(day=day_cap, week=min(caps.week, caps.week * day_cap // max(1, caps.day)))
+        return caps
+
+
+@dataclass(frozen=True)
+class Done:
+    """An action the sender performed, for a campaign."""
+
+    action: Action
+    at: datetime
+    campaign: int | None = None
+
+
+@dataclass
+class History:
+    """What a sender did: the last action of each kind, counts per local day and week."""
+
+    hours: WorkingHours
+    last: dict[Action, datetime] = field(default_factory=dict)
+    last_any: datetime | None = None
+    per_day: Counter[tuple[Action, date]] = field(default_factory=Counter)
+    per_week: Counter[tuple[Action, Week]] = field(default_factory=Counter)
+    served: Counter[tuple[int, date]] = field(default_factory=Counter)  # campaign, day
+
+    @classmethod
+    def of(cls, done: Iterable[Done], hours: WorkingHours) -> History:
+        history = cls(hours)
+        for item in sorted(done, key=lambda d: d.at):
+            history.add(item)
+        return history
+
+    def add(self, done: Done) -> None:
+        at = done.at.astimezone(UTC)
+        if done.action not in self.last or self.last[done.action] < at:
+            self.last[done.action] = at
+        if self.last_any is None or self.last_any < at:
+            self.last_any = at
+        day = self.hours.local_day(at)
+        self.per_day[done.action, day] += 1
+        self.per_week[done.action, self.hours.week(at)] += 1
+        if done.campaign is not None:
+            self.served[done.campaign, day] += 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A journey's next step, waiting for its sender: not before ``due``."""
+
+    journey: int
+    campaign: int
+    step: Step
+    due: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Run ``run`` now, or nothing before ``wake`` (``None``: nothing to do at all)."""
+
+    run: Candidate | None
+    wake: datetime | None
+
+
+def earliest(policy: Policy, history: History, action: Action, not_before: datetime) -> datetime:
+    """The first moment from ``not_before`` on at which the sender may perform ``action``."""
+    at = not_before.astimezone(UTC)
+    last = history.last.get(action)
+    if last is not None:
+        at = max(at, last + policy.gaps[action].draw(policy.sender, action.value, last))
+    if history.last_any is not None:
+        at = max(at, history.last_any + policy.spacing.draw(policy.sender, history.last_any))
+    hours = policy.hours
+    opened = False  # moved to a window's opening: start a little after it, not on the dot
+    for _ in range(400):  # at most a year of closed days, full days and full weeks
+        moved = next_open(at, hours)
+        if moved != at:
+            at, opened = moved, True
+        day = hours.local_day(at)
+        caps = policy.cap(action, day)
+        if caps.week == 0 and caps.day == 0:
+            raise ValueError(f"the {action.value} caps are zero: the sender can never act")
+        if history.per_week[action, hours.week(at)] >= caps.week:
+            at, opened = next_week_open(at, hours), True
+        elif history.per_day[action, day] >= caps.day:
+            at, opened = next_day_open(at, hours), True
+        elif opened:
+            late = Band(timedelta(0), min(policy.gaps[action].low, OPENING_SPREAD))
+            at, opened = at + late.draw(policy.sender, action.value, day), False
+        else:
+            return at
+    raise ValueError(f"no moment within a year where the sender may perform a {action.value}")
+
+
+def decide(
+    policy: Policy, history: History, candidates: Sequence[Candidate], now: datetime
+) -> Decision:
+    """What the sender does now, if anything, and otherwise when to look again.
+
+    ``candidates`` are the sender's waiting steps, due or not yet due; only the first
+    few of each kind (by due time) matter.
+    """
+    now = now.astimezone(UTC)
+    if not candidates:
+        return Decision(None, None)
+    ready_at: dict[Action, datetime] = {}
+    for action in Action:
+        dues = [c.due for c in candidates if c.step.action is action]
+        if dues:
+            ready_at[action] = earliest(policy, history, action, max(min(dues), now))
+    invitation = ready_at.get(Action.INVITATION)
+    if invitation is not None:  # nothing takes the moments just before a due invitation
+        keep_clear = policy.spacing.high
+        for action, at in ready_at.items():
+            crowds = max(at, now) > invitation - keep_clear and at <= invitation
+            if action is not Action.INVITATION and crowds:
+                ready_at[action] = earliest(policy, history, action, invitation + keep_clear)
+    ready = [a for a, at in ready_at.items() if at <= now]
+    if not ready:
+        return Decision(None, min(ready_at.values()))
+    today = policy.hours.local_day(now)
+    eligible = [c for c in candidates if c.step.action in ready and c.due <= now]
+    best = min(
+        eligible,
+        key=lambda c: (c.step, history.served[c.campaign, today], c.due, c.journey),
+    )
+    return Decision(best, now)
+
+
+def _week_start(at: datetime, hours: WorkingHours) -> datetime:
+    return at - timedelta(days=hours.local_day(at).weekday() + 1)
+
+
+def history_since(at: datetime, hours: WorkingHours) -> datetime:
+    """How far back a sender's history must be read to decide at ``at`` (its ISO week,
+    with a day of margin for zone offsets)."""
+    return _week_start(at, hours)
