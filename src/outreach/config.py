@@ -23,6 +23,21 @@ class Settings(BaseSettings):
         default=None, description="Bearer token for /api. Unset: the API is open (local use)."
     )
     time_scale: float = Field(default=1.0, gt=0, description="Simulated seconds per real second.")
+    time_skip: bool = Field(
+        default=False,
+        description=(
+            "Under a compressed clock, jump to the next work due when nothing is due before "
+            "it (Temporal's time-skipping); the clock never runs ahead of due work either way."
+        ),
+    )
+    clock_hold_limit_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description=(
+            "Under a compressed clock, real seconds one piece of due work may hold the clock "
+            "before time goes on without it (a stuck stage; the sweep's doctor repairs it)."
+        ),
+    )
     sweep_cron: str = Field(default="0 */2 * * *", description="When the sweep runs (wall clock).")
     linkedin_provider: Literal["sandbox", "unipile"] = "sandbox"
     executor_id: str = Field(
@@ -90,7 +105,10 @@ class Settings(BaseSettings):
 
     @property
     def poll_seconds(self) -> float:
-        """How often queues are polled: about ten simulated minutes, between 20 ms and 1 s."""
+        """How often queues are polled: about ten simulated minutes, between 20 ms and 1 s
+        (20 ms when time skips: then what is due is all that counts)."""
         if self.queue_poll_seconds is not None:
             return self.queue_poll_seconds
+        if self.time_skip and self.time_scale > 1:
+            return 0.02
         return min(1.0, max(0.02, 600.0 / self.time_scale))

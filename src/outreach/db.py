@@ -66,6 +66,18 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def create_reader_engine(engine: sa.Engine) -> sa.Engine:
+    """An engine for small reads beside ``engine``'s transactions (the clock): on SQLite
+    without ``BEGIN IMMEDIATE``, so a read never waits for the one writer, or is it."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    reader = sa.create_engine(
+        engine.url, connect_args={"check_same_thread": False}, pool_size=4, max_overflow=8
+    )
+    event.listen(reader, "connect", _sqlite_pragmas)
+    return reader
+
+
 def _dbos_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # DBOS's own SQLite setup (implicit BEGIN IMMEDIATE before writes), plus WAL: DBOS
     # opens explicit transactions itself, so no begin hook here.
