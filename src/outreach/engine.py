@@ -1,14 +1,16 @@
 """The durable engine's plumbing: transactions as DBOS steps, starting work, the queue.
 
-A waiting journey is one DELAYED workflow row (``run_stage`` with a business-key id),
-never a thread or a task: the queue releases it when its simulated time comes. Work that
-a transaction asks for (``uow.defer``) is started here, after that transaction commits.
+A waiting journey is a row (its stage and the time it is due), never a thread, a task or
+a DBOS timer: each sender's governor (``accounts/governor.py``) starts the stage it
+chooses, when it may, as a workflow on the actions queue (``governor_round``). Under a
+compressed clock the same loop keeps time faithful (``clock.SharedClock.hold``). Work
+that a transaction asks for (``uow.defer``) is started here, after that transaction
+commits.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,9 +23,9 @@ from croniter import croniter
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlalchemy.orm import Session
 
-from outreach.queues import ACTIONS_QUEUE, MIN_ACTION_SPACING_SIM_SECONDS, SWEEP_SCHEDULE
+from outreach.queues import ACTIONS_QUEUE, SWEEP_SCHEDULE
 from outreach.runtime import Runtime, current
-from outreach.uow import Work, take_deferred
+from outreach.uow import Work, take_deferred, transaction
 
 log = logging.getLogger("outreach.engine")
 
@@ -119,16 +121,9 @@ def _start(work: Work) -> None:
         with SetWorkflowID(work.workflow_id):
             DBOS.start_workflow(fn, *work.args)
         return
-    delay_seconds: float | None = None
-    if work.at is not None:
-        delay = current().clock.real_delay_until(work.at)
-        # DBOS keeps the release time in whole milliseconds, rounded down: one more keeps
-        # a stage from starting before its time (a millisecond is minutes of compressed
-        # time).
-        delay_seconds = delay + 0.001 if delay > 0 else None
     with (
         SetWorkflowID(work.workflow_id),
-        SetEnqueueOptions(queue_partition_key=work.partition, delay_seconds=delay_seconds),
+        SetEnqueueOptions(queue_partition_key=work.partition),
     ):
         DBOS.enqueue_workflow(work.queue, fn, *work.args)
 
@@ -143,22 +138,19 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
     DBOS.register_queue(
         ACTIONS_QUEUE,
         worker_concurrency=rt.settings.worker_concurrency,
-        partition_limiter={
-            "limit": 1,
-            "period": MIN_ACTION_SPACING_SIM_SECONDS / rt.settings.time_scale,
-        },
+        # No partitions: the governor starts one stage per sender at a time already, and
+        # an unpartitioned queue is much cheaper to poll.
         polling_interval_sec=rt.settings.poll_seconds,
         on_conflict="always_update",
     )
-    if rt.rescaled:
-        retime_waiting_stages(rt)
     if not workers:
         return
-    if rt.settings.poll_seconds < 1.0:
-        # DBOS releases DELAYED workflows once a real second; under a compressed clock
-        # that is hours of simulated lateness, so release them as often as we poll.
-        sys_db = _dbos_system_database()
-        rt.every(rt.settings.poll_seconds, sys_db.transition_delayed_workflows, "release-delayed")
+    rt.every(
+        rt.settings.poll_seconds,
+        lambda: governor_round(rt),
+        "governor",
+        sooner=rt.governor_wanted,
+    )
     _schedule_sweep(rt)
     if rt.simulator is not None:
         from outreach.sandbox.courier import deliver_replies
@@ -209,26 +201,34 @@ def _simulated_cron(rt: Runtime, sweep: Callable[[datetime, Any], None]) -> None
         fire = croniter(rt.settings.sweep_cron, max(fire, rt.clock.now())).get_next(datetime)
 
 
-def retime_waiting_stages(rt: Runtime) -> int:
-    """After a change of time scale, move every delayed stage to its new real time.
+def governor_round(rt: Runtime) -> int:
+    """Each sender that is due gets its governor's turn (``lifecycle.dispatch``); then,
+    under a compressed clock, the clock is gated at the first work due. How many stages
+    were started."""
+    from outreach.accounts.repository import due_senders
+    from outreach.journeys.lifecycle import dispatch
 
-    A stage waits for a simulated time, but its delay was converted to real seconds at
-    the old scale when it was enqueued.
-    """
-    from outreach.journeys.repository import waiting_stages
+    started = 0
+    with rt.sessions() as session:
+        due = due_senders(session, rt.clock.now())
+    for account_id in due:
+        with transaction(rt) as session:
+            if dispatch(session, rt.clock.now(), account_id) is not None:
+                started += 1
+    if rt.clock.scale != 1:
+        keep_time(rt)
+    return started
+
+
+def keep_time(rt: Runtime) -> None:
+    """Gate the simulated clock at the first thing due: a sender's next action or the
+    stage it runs, and a reply the simulator is about to deliver."""
+    from outreach.accounts.repository import next_actions
 
     with rt.sessions() as session:
-        waiting = waiting_stages(session)
-    for work in waiting:
-        assert work.at is not None
-        epoch_ms = math.ceil(rt.clock.real_epoch_of(work.at) * 1000)
-        DBOS.set_workflow_delay(work.workflow_id, delay_until_epoch_ms=epoch_ms)
-    return len(waiting)
-
-
-def _dbos_system_database() -> Any:
-    # The one private reach into DBOS, until the simulated clock stops depending on
-    # DBOS's once-a-second release of delayed workflows.
-    from dbos._dbos import _get_dbos_instance
-
-    return _get_dbos_instance()._sys_db
+        due: list[tuple[object, datetime]] = [
+            (("sender", sid, busy), at) for sid, busy, at in next_actions(session)
+        ]
+    if rt.simulator is not None and (reply := rt.simulator.next_inbound_at()) is not None:
+        due.append((("reply",), reply))
+    rt.clock.hold(due, skip=rt.settings.time_skip, limit=rt.settings.clock_hold_limit_seconds)

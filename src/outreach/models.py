@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,6 +93,8 @@ class ClockState(Base):
     real_anchor: Mapped[float] = mapped_column(sa.Float)
     sim_anchor: Mapped[float] = mapped_column(sa.Float)
     scale: Mapped[float] = mapped_column(sa.Float)
+    # Under a compressed clock, the simulated time it does not pass: the work due first.
+    gate: Mapped[float | None] = mapped_column(sa.Float)
 
 
 class Account(Base):
@@ -108,8 +110,23 @@ class Account(Base):
     daily_invite_cap: Mapped[int] = mapped_column(default=25)
     weekly_invite_cap: Mapped[int] = mapped_column(default=100)
     daily_message_cap: Mapped[int] = mapped_column(default=80)
+    weekly_message_cap: Mapped[int] = mapped_column(default=400, server_default="400")
+    daily_view_cap: Mapped[int] = mapped_column(default=150, server_default="150")
+    weekly_view_cap: Mapped[int] = mapped_column(default=700, server_default="700")
     invite_gap_min_s: Mapped[int] = mapped_column(default=18 * 60)
     invite_gap_max_s: Mapped[int] = mapped_column(default=23 * 60)
+    message_gap_min_s: Mapped[int] = mapped_column(default=3 * 60, server_default="180")
+    message_gap_max_s: Mapped[int] = mapped_column(default=7 * 60, server_default="420")
+    # Warm-up: from ``warmup_since`` the daily invitation cap rises from ``warmup_start``
+    # to the full cap over ``warmup_days`` days (0: no warm-up).
+    warmup_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    warmup_start: Mapped[int] = mapped_column(default=5, server_default="5")
+    warmup_since: Mapped[date | None]
+    # The governor's state: when to look at this sender again, and the one stage it
+    # runs right now (a sender does one thing at a time).
+    next_action_at: Mapped[datetime | None] = mapped_column(index=True)
+    busy_journey_id: Mapped[int | None]
+    busy_since: Mapped[datetime | None]
     status: Mapped[AccountStatus] = mapped_column(
         _enum(AccountStatus), default=AccountStatus.ACTIVE
     )
@@ -137,6 +154,22 @@ class Campaign(Base):
     # resume): the business key of each such workflow.
     schedule_runs: Mapped[int] = mapped_column(default=0, server_default="0")
     account: Mapped[Account] = relationship(lazy="joined")
+    senders: Mapped[list[CampaignSender]] = relationship(
+        lazy="selectin", order_by="CampaignSender.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def account_ids(self) -> list[int]:
+        return [s.account_id for s in self.senders] or [self.account_id]
+
+
+class CampaignSender(Base):
+    """A sender account of a campaign; ``account_id`` of the campaign is the first one."""
+
+    __tablename__ = "campaign_senders"
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
 
 
 class Prospect(Base):
@@ -162,6 +195,7 @@ class Journey(Base):
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "prospect_id"),
         sa.Index("ix_journeys_campaign_status", "campaign_id", "status"),
+        sa.Index("ix_journeys_sender_due", "account_id", "next_run_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
@@ -203,16 +237,17 @@ class JourneyEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class SenderSlot(Base):
-    """A booked action time of one sender: how pacing and caps are kept across campaigns."""
+class SenderAction(Base):
+    """An action a sender performed: what its governor counts caps and gaps from."""
 
-    __tablename__ = "sender_slots"
-    __table_args__ = (sa.Index("ix_sender_slots_account_kind_at", "account_id", "kind", "at"),)
+    __tablename__ = "sender_actions"
+    __table_args__ = (sa.Index("ix_sender_actions_account_kind_at", "account_id", "kind", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message
+    kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message | view
     at: Mapped[datetime]
     journey_id: Mapped[int | None] = mapped_column(sa.ForeignKey("journeys.id"))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
 
 
 class InboundMessage(Base):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SQLAlchemyDatasource
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.clock import SimClock, load_clock_state
+from outreach.clock import SharedClock, load_clock_state
 from outreach.config import Settings
 from outreach.db import create_dbos_sqlite_engine, create_engine, make_sessionmaker
 from outreach.linkedin.provider import LinkedInProvider
@@ -36,19 +36,36 @@ class Runtime:
     settings: Settings
     engine: sa.Engine
     sessions: sessionmaker[Session]
-    clock: SimClock
+    clock: SharedClock
     provider: LinkedInProvider
     datasource: SQLAlchemyDatasource
     simulator: Simulator | None = None  # when the sandbox drives LinkedIn
     rescaled: bool = False  # the clock's scale changed at this start
     stopping: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
+    # Set when a sender becomes free (a stage ended): the governor's turn comes at once.
+    governor_wanted: threading.Event = field(default_factory=threading.Event)
 
-    def every(self, seconds: float, task: Callable[[], object], name: str) -> None:
-        """Run ``task`` every ``seconds`` on a daemon thread until shutdown."""
+    def every(
+        self,
+        seconds: float,
+        task: Callable[[], object],
+        name: str,
+        *,
+        sooner: threading.Event | None = None,
+    ) -> None:
+        """Run ``task`` every ``seconds`` on a daemon thread until shutdown, or as soon as
+        ``sooner`` is set."""
 
         def loop() -> None:
-            while not self.stopping.wait(seconds):
+            while not self.stopping.is_set():
+                if sooner is not None:
+                    sooner.wait(seconds)
+                    sooner.clear()
+                elif self.stopping.wait(seconds):
+                    break
+                if self.stopping.is_set():
+                    break
                 try:
                     task()
                 except Exception:
@@ -60,6 +77,7 @@ class Runtime:
 
     def shutdown(self) -> None:
         self.stopping.set()
+        self.governor_wanted.set()
         for thread in self.threads:
             thread.join(timeout=5)
 
@@ -71,7 +89,7 @@ def current() -> Runtime:
 
 
 def _build_provider(
-    settings: Settings, sessions: sessionmaker[Session], clock: SimClock
+    settings: Settings, sessions: sessionmaker[Session], clock: SharedClock
 ) -> tuple[LinkedInProvider, Simulator | None]:
     if settings.linkedin_provider == "unipile":
         from outreach.linkedin.unipile import UnipileProvider
@@ -105,7 +123,7 @@ def start(
     *,
     workers: bool = True,
     provider: LinkedInProvider | None = None,
-    clock: SimClock | None = None,
+    clock: SharedClock | None = None,
     simulator: Simulator | None = None,
 ) -> Runtime:
     """Migrate, load the clock, launch DBOS and (with ``workers``) the background loops.

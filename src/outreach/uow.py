@@ -1,8 +1,8 @@
 """The unit of work: a transaction, and the workflows to start once it has committed.
 
 Services never start work themselves. They record it on the session (``defer``): which
-workflow, with which arguments, under which business-key id, in which queue partition,
-at which simulated time. The edge that owns the transaction starts it after the commit:
+workflow, with which arguments, under which business-key id, on which queue.
+The edge that owns the transaction starts it after the commit:
 ``transaction(rt)`` for requests, the CLI and background loops; ``engine.tx`` for the
 transactions workflows run. So a workflow never reads a state its caller might still roll
 back, and a crash between the commit and the start is repaired by the sweep (every piece
@@ -15,7 +15,6 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -30,15 +29,14 @@ _KEY = "outreach.deferred_work"
 class Work:
     """A workflow to start after commit.
 
-    ``workflow`` names a DBOS workflow as ``module:function``; ``at`` is the simulated
-    time it may start (``None``: now); with a ``queue`` it is enqueued there, in
-    ``partition`` (the sender), else started directly.
+    ``workflow`` names a DBOS workflow as ``module:function``; with a ``queue`` it is
+    enqueued there (in ``partition``, for a partitioned queue), else started directly. Nothing waits
+    in DBOS for a time: the governor starts a stage when it is due.
     """
 
     workflow: str
     args: tuple[Any, ...]
     workflow_id: str
-    at: datetime | None = None
     queue: str | None = None
     partition: str | None = None
 

@@ -28,7 +28,7 @@ from outreach.errors import Conflict
 from outreach.journeys import doctor
 from outreach.journeys.service import troubled_journeys
 from outreach.linkedin.provider import AccountError, ProviderError, TransientError
-from outreach.models import CampaignStatus, Journey, JourneyStatus
+from outreach.models import Account, CampaignStatus, Journey, JourneyStatus
 from outreach.runtime import Runtime
 from outreach.sandbox.simulator import Simulator
 from outreach.testing import (
@@ -144,53 +144,73 @@ def test_the_doctor_finds_and_repairs_each_kind_of_stalled_journey(database_url:
         if stop_for and _about(stop_for[0])(identifier):
             stop_for.clear()
             # An error the stage's catch-all lets through (DBOS's own control flow): its
-            # workflow ends in ERROR and the journey still points at it.
+            # workflow ends in ERROR and its sender still waits for it.
             raise dbos_error.DBOSException("the workflow was interrupted")
 
-    with started_with(test_settings(database_url), fault) as (rt, simulator):
-        errored, lost, held = find_people(simulator, 3, accepts_silently)
+    settings = test_settings(database_url, clock_hold_limit_seconds=2.0)
+    with started_with(settings, fault) as (rt, simulator):
+        errored, lost, held, forgotten = find_people(simulator, 4, accepts_silently)
         stop_for.append(errored.slug)
-        campaign_id = new_campaign(rt, [errored, lost, held])
-        launch(rt, campaign_id)
+        first = new_campaign(rt, [errored])
+        second = new_campaign(rt, [lost, held])
+        third = new_campaign(rt, [forgotten])
+        for campaign_id in (first, second, third):
+            launch(rt, campaign_id)
         wait_until(
             lambda: DBOS.list_workflows(status="ERROR", name="run_stage"), what="a stage in ERROR"
         )
 
         def resting() -> dict[str, Journey]:
-            """The other two, invited, before their day-2 check (a second of real time)."""
-            found = {j.prospect.public_identifier: j for j in journeys(rt, campaign_id)}
-            waiting = all(found[p.slug].stage == "check_acceptance" for p in (lost, held))
+            """The others, invited, before their day-2 check."""
+            found = {
+                j.prospect.public_identifier: j for c in (second, third) for j in journeys(rt, c)
+            }
+            waiting = all(
+                found[p.slug].stage == "check_acceptance" for p in (lost, held, forgotten)
+            )
             return found if waiting else {}
 
-        by_slug = wait_until(resting, what="both invitations")
+        by_slug = wait_until(resting, what="the invitations")
         with rt.sessions.begin() as session:
-            # A stage whose enqueue was lost (a crash between commit and enqueue) ...
+            # A stage whose enqueue was lost (a crash between the governor's commit and
+            # the enqueue): its sender waits for a workflow that does not exist ...
             journey = session.get(Journey, by_slug[lost.slug].id)
-            assert journey is not None and journey.next_run_at is not None
+            assert journey is not None
             journey.stage_seq += 1
-            lost_due = journey.next_run_at
+            sender = session.get(Account, journey.account_id)
+            assert sender is not None
+            sender.busy_journey_id, sender.busy_since = journey.id, rt.clock.now()
+            lost_since = sender.busy_since
             # ... a journey held although nothing holds it any more ...
             other = session.get(Journey, by_slug[held.slug].id)
             assert other is not None
-            other.held = True  # a held journey has no stage workflow waiting
-            other.stage_seq += 1
+            other.held = True
             other.waiting_for = "campaign paused"
-        # ... and the stage in ERROR: once the lost stage is overdue, the doctor sees all three.
+            # ... and a sender whose governor was told nothing of its waiting journey.
+            alone = session.get(Journey, by_slug[forgotten.slug].id)
+            assert alone is not None
+            third_sender = session.get(Account, alone.account_id)
+            assert third_sender is not None
+            third_sender.next_action_at = None
+        # The stage in ERROR and the lost one hold the clock until it lets go of them.
         wait_until(
-            lambda: rt.clock.now() > lost_due + doctor.OVERDUE_AFTER, what="the lost stage's time"
+            lambda: rt.clock.now() > lost_since + doctor.OVERDUE_AFTER, what="the lost stage's time"
         )
 
-        found = {p.kind: p.journey_id for p in doctor.problems()}
+        found = {p.kind: p.journey_id or p.seq for p in doctor.problems()}
         assert found == {
-            "workflow_error": by_slug[errored.slug].id,
+            "workflow_error": journeys(rt, first)[0].id,
             "no_workflow": by_slug[lost.slug].id,
             "held_for_nothing": by_slug[held.slug].id,
+            "sender_forgotten": third_sender.id,
         }, found
 
         DBOS.start_workflow(sweep, datetime.now(UTC), None).get_result()
-        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="the end")
-        assert {j.status.value for j in ended} == {"completed"}
-        repaired = [e for e in events(rt, by_slug[errored.slug].id) if e.kind == "repaired"]
+        for campaign_id in (first, second, third):
+            ended = wait_until(lambda c=campaign_id: all_ended(rt, c), timeout=90, what="the end")
+            assert {j.status.value for j in ended} == {"completed"}
+        errored_id = journeys(rt, first)[0].id
+        repaired = [e for e in events(rt, errored_id) if e.kind == "repaired"]
         assert repaired and "workflow_error" in repaired[0].details["problem"]
         assert doctor.problems() == []
 

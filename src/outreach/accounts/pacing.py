@@ -1,24 +1,52 @@
-"""Booking a sender's action times: the pure planner fed with what is already booked."""
+"""The governor's inputs and its one output, read and written in the database.
+
+A sender's policy comes from its account row, its history from ``sender_actions`` (what
+it actually did), its candidates from the journeys waiting for it: per campaign and
+kind of step, the one due first. ``dispatch`` asks the governor (``governor.decide``)
+and either starts one stage now (the sender is then busy until the stage ends) or
+notes when to look at the sender again (``next_action_at``). Every transaction here
+holds the sender's row (``lock_sender``), the first lock of the global order.
+"""
 
 from __future__ import annotations
 
-import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.campaigns.scheduling import (
-    Bookings,
-    PacingLimits,
-    WorkingHours,
-    plan_invitation_slots,
-    plan_message_slot,
+from outreach.accounts import status as sender_status
+from outreach.accounts.governor import (
+    Action,
+    Band,
+    Candidate,
+    Caps,
+    Done,
+    History,
+    Policy,
+    Ramp,
+    Step,
+    decide,
+    history_since,
 )
-from outreach.models import Account, SenderSlot
+from outreach.accounts.schemas import Governor, Usage
+from outreach.campaigns.rotation import SenderLoad
+from outreach.campaigns.scheduling import WorkingHours
+from outreach.models import (
+    TERMINAL_STATUSES,
+    Account,
+    AccountStatus,
+    Campaign,
+    CampaignStatus,
+    Journey,
+    SenderAction,
+)
 
-INVITATION = "invitation"
-MESSAGE = "message"
+_STEP_OF_STAGE = sa.case(
+    (Journey.stage == "invite", int(Step.INVITE)),
+    (Journey.stage == "check_acceptance", int(Step.CHECK)),
+    else_=int(Step.FOLLOW_UP),
+)
 
 
 def working_hours(account: Account) -> WorkingHours:
@@ -26,73 +54,211 @@ def working_hours(account: Account) -> WorkingHours:
     return WorkingHours(account.timezone, account.work_start, account.work_end, days)
 
 
-def limits(account: Account) -> PacingLimits:
-    return PacingLimits(
-        daily_invitations=account.daily_invite_cap,
-        weekly_invitations=account.weekly_invite_cap,
-        daily_messages=account.daily_message_cap,
-        gap_min=timedelta(seconds=account.invite_gap_min_s),
-        gap_max=timedelta(seconds=account.invite_gap_max_s),
+def policy(account: Account) -> Policy:
+    ramp = None
+    if account.warmup_days > 0 and account.warmup_since is not None:
+        ramp = Ramp(account.warmup_since, account.warmup_start, account.warmup_days)
+    return Policy(
+        sender=account.id,
+        hours=working_hours(account),
+        caps={
+            Action.INVITATION: Caps(account.daily_invite_cap, account.weekly_invite_cap),
+            Action.MESSAGE: Caps(account.daily_message_cap, account.weekly_message_cap),
+            Action.VIEW: Caps(account.daily_view_cap, account.weekly_view_cap),
+        },
+        gaps={
+            Action.INVITATION: _band(account.invite_gap_min_s, account.invite_gap_max_s),
+            Action.MESSAGE: _band(account.message_gap_min_s, account.message_gap_max_s),
+            Action.VIEW: Band.minutes(1, 3),
+        },
+        ramp=ramp,
     )
 
 
-def _booked(session: Session, account: Account, kind: str, since: datetime) -> list[datetime]:
+def _band(low_s: int, high_s: int) -> Band:
+    return Band(timedelta(seconds=low_s), timedelta(seconds=high_s))
+
+
+def history(session: Session, account: Account, now: datetime) -> History:
+    """What the sender did this ISO week (all the caps look at), and its last actions."""
+    hours = working_hours(account)
+    since = history_since(now, hours)
     rows = session.execute(
-        sa.select(SenderSlot.at).where(
-            SenderSlot.account_id == account.id, SenderSlot.kind == kind, SenderSlot.at >= since
+        sa.select(SenderAction.kind, SenderAction.at, SenderAction.campaign_id).where(
+            SenderAction.account_id == account.id, SenderAction.at >= since
         )
     )
-    return list(rows.scalars())
+    done = [Done(Action(kind), at, campaign) for kind, at, campaign in rows]
+    found = History.of(done, hours)
+    for action in Action:  # the last one may be older than this week
+        if action not in found.last:
+            last = session.execute(
+                sa.select(sa.func.max(SenderAction.at)).where(
+                    SenderAction.account_id == account.id, SenderAction.kind == action.value
+                )
+            ).scalar_one_or_none()
+            if last is not None:
+                found.last[action] = last
+                found.last_any = max(found.last_any or last, last)
+    return found
 
 
-def _week_start(at: datetime, hours: WorkingHours) -> datetime:
-    day = hours.local_day(at)
-    monday = day - timedelta(days=day.weekday() + 1)  # a day of margin for zone offsets
-    return datetime.combine(monday, time(0), tzinfo=hours.zone)
+def _waiting(account_id: int) -> sa.Select[int, int, datetime]:
+    return (
+        sa.select(Journey.campaign_id, _STEP_OF_STAGE, sa.func.min(Journey.next_run_at))
+        .join(Campaign, Campaign.id == Journey.campaign_id)
+        .where(Journey.account_id == account_id, Journey.held.is_(False))
+        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.stage.is_not(None))
+        .where(Journey.next_run_at.is_not(None), Campaign.status == CampaignStatus.ACTIVE)
+        .group_by(Journey.campaign_id, _STEP_OF_STAGE)
+    )
 
 
-def book_invitations(
-    session: Session, account: Account, journey_ids: list[int], *, now: datetime
-) -> list[datetime]:
-    """Book one invitation slot per journey, in order, after the sender's last one.
+def candidates(session: Session, account_id: int) -> list[Candidate]:
+    """Per campaign and kind of step, the waiting journey due first (its id left 0: which
+    one is picked once the governor has chosen, ``pick``)."""
+    return [
+        Candidate(0, campaign_id, Step(step), due)
+        for campaign_id, step, due in session.execute(_waiting(account_id))
+    ]
 
-    The caller's transaction must hold the sender (``lock_sender``) so two bookings
-    of one sender cannot interleave.
-    """
-    hours = working_hours(account)
-    last = session.execute(
-        sa.select(sa.func.max(SenderSlot.at)).where(
-            SenderSlot.account_id == account.id, SenderSlot.kind == INVITATION
+
+def pick(session: Session, account_id: int, chosen: Candidate) -> Journey:
+    """The journey the governor chose: the campaign's first due of that kind of step."""
+    stage = {
+        Step.INVITE: Journey.stage == "invite",
+        Step.CHECK: Journey.stage == "check_acceptance",
+    }.get(chosen.step, Journey.stage.like("follow_up:%"))
+    query = (
+        sa.select(Journey)
+        .where(Journey.account_id == account_id, Journey.campaign_id == chosen.campaign)
+        .where(Journey.held.is_(False), Journey.status.not_in(TERMINAL_STATUSES), stage)
+        .where(Journey.next_run_at <= chosen.due)
+        .order_by(Journey.next_run_at, Journey.id)
+        .limit(1)
+        .with_for_update(of=Journey, key_share=True)
+    )
+    return session.execute(query).unique().scalar_one()
+
+
+def wake(account: Account, at: datetime) -> None:
+    """Have the governor look at the sender by ``at`` (a journey of it is due then)."""
+    if account.busy_journey_id is not None:
+        return  # it looks again when the running stage ends
+    if account.next_action_at is None or at < account.next_action_at:
+        account.next_action_at = at
+
+
+def record(session: Session, journey: Journey, action: Action, at: datetime) -> None:
+    """An action the sender performed for the journey: the governor counts from it."""
+    session.add(
+        SenderAction(
+            account_id=journey.account_id,
+            kind=action.value,
+            at=at,
+            journey_id=journey.id,
+            campaign_id=journey.campaign_id,
         )
-    ).scalar_one_or_none()
-    horizon = min(now, last) if last is not None else now
-    booked = Bookings.of(_booked(session, account, INVITATION, _week_start(horizon, hours)), hours)
-    slots = plan_invitation_slots(
-        len(journey_ids),
-        not_before=now,
-        last_slot=last,
-        booked=booked,
-        limits=limits(account),
-        hours=hours,
-        rng=random.Random(),
     )
-    session.execute(
-        sa.insert(SenderSlot),
-        [
-            {"account_id": account.id, "kind": INVITATION, "at": at, "journey_id": jid}
-            for jid, at in zip(journey_ids, slots, strict=True)
-        ],
-    )
-    return slots
 
 
-def book_message(session: Session, account: Account, journey_id: int, *, due: datetime) -> datetime:
-    """Book the first time at or after ``due`` that fits working hours and the daily cap."""
-    hours = working_hours(account)
-    since = datetime.combine(hours.local_day(due) - timedelta(days=1), time(0), tzinfo=hours.zone)
-    booked = Bookings.of(_booked(session, account, MESSAGE, since), hours)
-    at = plan_message_slot(
-        due, booked=booked, limits=limits(account), hours=hours, rng=random.Random()
+def release(account: Account, journey_id: int, *, now: datetime) -> None:
+    """The sender's running stage ended (whatever its outcome): look at it again now."""
+    if account.busy_journey_id == journey_id:
+        account.busy_journey_id = None
+        account.busy_since = None
+        account.next_action_at = now
+
+
+def restart_warmup(account: Account, today: date) -> None:
+    """A restricted or limited account comes back on a ramp, as a new one does."""
+    account.warmup_since = today
+    if account.warmup_days <= 0:
+        account.warmup_days = 14
+
+
+def ready(account: Account, now: datetime) -> bool:
+    """Whether the governor may start something for the sender now (not paused, not
+    backing off any more, not busy); a back-off that ran out is lifted here."""
+    if account.busy_journey_id is not None:
+        return False
+    if not sender_status.lift_backoff_if_over(account, now):
+        account.next_action_at = (
+            account.paused_until if account.status is AccountStatus.BACKOFF else None
+        )
+        return False
+    return True
+
+
+def choose(session: Session, account: Account, now: datetime) -> Journey | None:
+    """Ask the governor; the journey to run now, or ``None`` with ``next_action_at`` set."""
+    found = candidates(session, account.id)
+    decision = decide(policy(account), history(session, account, now), found, now)
+    if decision.run is None:
+        account.next_action_at = decision.wake
+        return None
+    return pick(session, account.id, decision.run)
+
+
+def capacity(session: Session, account: Account, now: datetime) -> SenderLoad:
+    """What the rotation needs of a sender: its weekly capacity and its queue."""
+    queued = session.execute(
+        sa.select(sa.func.count(Journey.id)).where(
+            Journey.account_id == account.id,
+            Journey.stage == "invite",
+            Journey.status.not_in(TERMINAL_STATUSES),
+        )
+    ).scalar_one()
+    today = working_hours(account).local_day(now)
+    weekly = policy(account).cap(Action.INVITATION, today).week
+    return SenderLoad(account.id, weekly, queued, account.status is not AccountStatus.PAUSED)
+
+
+def _paused_campaigns(account_id: int) -> sa.Select[int]:
+    return (
+        sa.select(Journey.campaign_id)
+        .join(Campaign, Campaign.id == Journey.campaign_id)
+        .where(Journey.account_id == account_id, Journey.held.is_(False))
+        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.stage.is_not(None))
+        .where(Campaign.status == CampaignStatus.PAUSED)
     )
-    session.add(SenderSlot(account_id=account.id, kind=MESSAGE, at=at, journey_id=journey_id))
+
+
+def paused_campaigns_with_due(session: Session, account_id: int, now: datetime) -> list[int]:
+    """Paused campaigns with journeys of this sender that have come due (to be held)."""
+    query = _paused_campaigns(account_id).where(Journey.next_run_at <= now).distinct()
+    return list(session.execute(query).scalars())
+
+
+def paused_campaigns_due(session: Session, account_id: int) -> datetime | None:
+    """When the sender's next journey in a paused campaign comes due (to be held then)."""
+    query = _paused_campaigns(account_id).with_only_columns(sa.func.min(Journey.next_run_at))
+    at: datetime | None = session.execute(query).scalar_one_or_none()
     return at
+
+
+def usage(session: Session, account: Account, now: datetime) -> Governor:
+    """The governor's view of a sender now, for people: usage against caps, what's next."""
+    pol = policy(account)
+    seen = history(session, account, now)
+    hours = pol.hours
+    day, week = hours.local_day(now), hours.week(now)
+
+    def of(action: Action) -> Usage:
+        caps = pol.cap(action, day)
+        return Usage(
+            today=seen.per_day[action, day],
+            day_cap=caps.day,
+            this_week=seen.per_week[action, week],
+            week_cap=caps.week,
+        )
+
+    full = account.daily_invite_cap
+    return Governor(
+        invitations=of(Action.INVITATION),
+        messages=of(Action.MESSAGE),
+        views=of(Action.VIEW),
+        warming_up=pol.cap(Action.INVITATION, day).day < full,
+        next_action_at=account.next_action_at,
+        busy=account.busy_journey_id is not None,
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.errors import NotFound
-from outreach.models import Account
+from outreach.models import Account, AccountStatus
 
 
 def get_account(session: Session, account_id: int) -> Account:
@@ -38,3 +40,26 @@ def lock_sender(session: Session, account_id: int) -> Account:
     return session.execute(
         sa.select(Account).where(Account.id == account_id).with_for_update(key_share=True)
     ).scalar_one()
+
+
+def due_senders(session: Session, now: datetime) -> list[int]:
+    """Senders whose governor should look at them now: due, not busy, not paused."""
+    query = (
+        sa.select(Account.id)
+        .where(Account.next_action_at <= now, Account.busy_journey_id.is_(None))
+        .where(Account.status != AccountStatus.PAUSED)
+        .order_by(Account.next_action_at, Account.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def next_actions(session: Session, limit: int = 50) -> list[tuple[int, int | None, datetime]]:
+    """The senders' first work due: (sender, the journey it runs or None, when)."""
+    at = sa.func.coalesce(Account.busy_since, Account.next_action_at)
+    query = (
+        sa.select(Account.id, Account.busy_journey_id, at)
+        .where(Account.status != AccountStatus.PAUSED, at.is_not(None))
+        .order_by(at, Account.id)
+        .limit(limit)
+    )
+    return [(sid, busy, when) for sid, busy, when in session.execute(query)]

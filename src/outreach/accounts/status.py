@@ -66,3 +66,30 @@ def why_paused(account: Account) -> str:
         if account.status_reason
         else f"sender paused {who}"
     )
+
+
+# What LinkedIn's account-level answers mean, in plain words, for the dashboard.
+PLAIN_REASONS = {
+    "account_restricted": "LinkedIn restricted this account",
+    "checkpoint_error": "LinkedIn asks for a security check (a checkpoint): sign in to LinkedIn",
+    "invalid_checkpoint_solution": "LinkedIn's security check (a checkpoint) failed",
+    "disconnected_account": "the account is disconnected from LinkedIn: reconnect it",
+    "expired_credentials": "the account's LinkedIn session expired: reconnect it",
+    "invalid_credentials": "LinkedIn refused the account's credentials: reconnect it",
+    "too_many_requests": "LinkedIn said too many requests (429): backing off until tomorrow",
+    "limit_exceeded": "LinkedIn's limit for this account was reached: backing off until tomorrow",
+    "CREDENTIALS": (
+        "LinkedIn needs the account's credentials again (a checkpoint or an expired session)"
+    ),
+    "ERROR": "the account is in error at the provider",
+    "STOPPED": "the account was stopped at the provider",
+    "DELETED": "the account was deleted at the provider",
+    "PERMISSIONS": "the account lacks permissions at the provider",
+    "CREATION_FAIL": "the account could not be connected at the provider",
+}
+
+
+def plain_reason(code: str | None, error: str) -> str:
+    """A provider's account-level error as a person would say it, with the details after."""
+    plain = PLAIN_REASONS.get(code or "")
+    return f"{plain} ({code}: {error})" if plain else f"{code or 'account error'}: {error}"

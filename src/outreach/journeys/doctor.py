@@ -1,13 +1,14 @@
 """The invariant that nothing stalls silently, checked and repaired.
 
-Every journey that has not ended has a live workflow behind it (its stage DELAYED,
-ENQUEUED or running), or a visible reason why not (held by a paused campaign or sender).
-``problems`` lists the journeys that break it: a stage long overdue whose workflow is
-missing (an enqueue lost in a crash), ended in ERROR or was cancelled, or finished without
-moving the journey on; and journeys held although nothing holds them any more. ``repair``
-re-runs each such stage under a new sequence number (the journey fails visibly once it
-has been repaired too often) and releases the journeys held for nothing. The sweep runs
-it; so does ``outreach doctor``.
+Every journey that has not ended is either waiting for its sender's governor (a row: the
+governor looks at the sender at ``next_action_at``), running as the sender's one stage
+(a live workflow), or held with a visible reason (a paused campaign or sender).
+``problems`` lists what breaks it: a sender busy with a stage whose workflow ended in
+ERROR, was cancelled, or was never started (an enqueue lost in a crash); a sender with
+waiting journeys that its governor will never look at; journeys held although nothing
+holds them any more. ``repair_all`` frees the sender and has the stage run again (the
+journey fails visibly once it has been repaired too often), wakes the forgotten senders
+and releases the journeys held for nothing. The sweep runs it; so does ``outreach doctor``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from outreach.models import (
     Journey,
 )
 
-# A due stage normally starts within a queue poll; this late, it is looked at.
+# A stage the governor started normally runs within a queue poll; a sender that has
+# waited this long for one that was never started is looked at.
 OVERDUE_AFTER = timedelta(hours=1)
 MAX_REPAIRS = 3
 LIVE = frozenset({"DELAYED", "ENQUEUED", "PENDING"})
@@ -43,18 +45,40 @@ class Problem:
     campaign_id: int
     stage: str | None
     seq: int
-    kind: str  # no_workflow | workflow_error | workflow_stopped | held_for_nothing
+    kind: str  # no_workflow | workflow_error | workflow_stopped | sender_forgotten |
+    # held_for_nothing (for sender_forgotten, ``seq`` is the sender)
     detail: str
 
 
-def _overdue(session: Session, now: datetime) -> list[tuple[int, int, str, int]]:
+def _busy(session: Session, now: datetime) -> list[tuple[int, int, str, int, datetime]]:
+    """The stage each busy sender runs: journey, campaign, stage, seq, since when."""
     rows = session.execute(
-        sa.select(Journey.id, Journey.campaign_id, Journey.stage, Journey.stage_seq)
-        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.held.is_(False))
-        .where(Journey.stage.is_not(None), Journey.next_run_at < now - OVERDUE_AFTER)
+        sa.select(
+            Journey.id, Journey.campaign_id, Journey.stage, Journey.stage_seq, Account.busy_since
+        )
+        .join(Account, Account.busy_journey_id == Journey.id)
         .order_by(Journey.id)
     )
-    return [(jid, cid, stage, seq) for jid, cid, stage, seq in rows if stage is not None]
+    return [(jid, cid, stage or "", seq, since or now) for jid, cid, stage, seq, since in rows]
+
+
+def _forgotten(session: Session, now: datetime) -> list[int]:
+    """Senders with waiting journeys that their governor will never look at."""
+    waiting = (
+        sa.select(Journey.id)
+        .join(Campaign, Campaign.id == Journey.campaign_id)
+        .where(Journey.account_id == Account.id, Journey.held.is_(False))
+        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.stage.is_not(None))
+        .where(Campaign.status == CampaignStatus.ACTIVE)
+        .exists()
+    )
+    rows = session.execute(
+        sa.select(Account.id)
+        .where(Account.status == AccountStatus.ACTIVE, Account.busy_journey_id.is_(None))
+        .where(Account.next_action_at.is_(None), waiting)
+        .order_by(Account.id)
+    )
+    return list(rows.scalars())
 
 
 def _held_for_nothing(session: Session, now: datetime) -> list[tuple[int, int, str | None, int]]:
@@ -82,31 +106,41 @@ def _statuses(workflow_ids: list[str]) -> dict[str, tuple[str, str | None]]:
 
 def problems() -> list[Problem]:
     """Every journey that breaks the invariant right now."""
-    overdue = tx(_overdue)
-    ids = {jid: f"journey-{jid}-{stage}-{seq}" for jid, _, stage, seq in overdue}
+    busy = tx(_busy)
+    ids = {jid: f"journey-{jid}-{stage}-{seq}" for jid, _, stage, seq, _ in busy}
     statuses = _statuses(list(ids.values()))
+    now = current_time()
     found: list[Problem] = []
-    for jid, cid, stage, seq in overdue:
+    for jid, cid, stage, seq, since in busy:
         status = statuses.get(ids[jid])
         if status is None:
-            found.append(
-                Problem(jid, cid, stage, seq, "no_workflow", "its stage was never enqueued")
-            )
+            if since < now - OVERDUE_AFTER:
+                detail = "its sender waits for a stage that was never started"
+                found.append(Problem(jid, cid, stage, seq, "no_workflow", detail))
         elif status[0] == "ERROR":
             found.append(
                 Problem(jid, cid, stage, seq, "workflow_error", status[1] or "ended in error")
             )
         elif status[0] not in LIVE:
-            detail = f"its stage workflow is {status[0]} but the journey still waits for it"
+            detail = f"its stage workflow is {status[0]} but its sender still waits for it"
             found.append(Problem(jid, cid, stage, seq, "workflow_stopped", detail))
+    for sender in tx(_forgotten):
+        detail = f"sender {sender} has waiting journeys its governor never looks at"
+        found.append(Problem(0, 0, None, sender, "sender_forgotten", detail))
     for jid, cid, held_stage, seq in tx(_held_for_nothing):
         detail = "held, but its campaign and its sender are running"
         found.append(Problem(jid, cid, held_stage, seq, "held_for_nothing", detail))
     return found
 
 
+def current_time() -> datetime:
+    from outreach.runtime import current
+
+    return current().clock.now()
+
+
 def repair_all() -> int:
-    """Repair every problem found; how many journeys were repaired."""
+    """Repair every problem found; how many journeys (or senders) were repaired."""
     repaired = 0
     released: set[int] = set()
     for problem in problems():
@@ -114,6 +148,9 @@ def repair_all() -> int:
             if problem.campaign_id not in released:
                 released.add(problem.campaign_id)
                 repaired += tx(lifecycle.release_held, campaign_id=problem.campaign_id)
+            continue
+        if problem.kind == "sender_forgotten":
+            repaired += tx(lifecycle.wake_sender, problem.seq)
             continue
         assert problem.stage is not None
         detail = f"{problem.kind}: {problem.detail}"

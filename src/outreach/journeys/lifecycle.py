@@ -15,10 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.accounts import pacing
 from outreach.accounts import status as sender_status
-from outreach.accounts.pacing import book_invitations, book_message, working_hours
+from outreach.accounts.governor import Action
+from outreach.accounts.pacing import working_hours
 from outreach.accounts.repository import lock_sender
 from outreach.campaigns import lifecycle as campaign_lifecycle
+from outreach.campaigns.rotation import assign_senders
 from outreach.campaigns.scheduling import next_day_open, next_open
 from outreach.campaigns.sequence import (
     NextStep,
@@ -101,47 +104,78 @@ def _spec(session: Session, campaign_id: int) -> SequenceSpec:
 
 
 def stage_work(journey: Journey) -> Work:
-    """The stage workflow the journey waits for: ``run_stage(journey, stage, seq)`` at its time."""
-    assert journey.stage is not None and journey.next_run_at is not None
+    """The stage workflow the governor started: ``run_stage(journey, stage, seq)``, now."""
+    assert journey.stage is not None
     return Work(
         "outreach.journeys.workflows:run_stage",
         (journey.id, journey.stage, journey.stage_seq),
         f"journey-{journey.id}-{journey.stage}-{journey.stage_seq}",
-        at=journey.next_run_at,
         queue=ACTIONS_QUEUE,
-        partition=str(journey.account_id),
     )
-
-
-def set_next(
-    session: Session, journey: Journey, stage: StageRef, at: datetime, *, now: datetime
-) -> Work:
-    """Point the journey at its next stage, with a fresh sequence number, and defer its run."""
-    journey.stage = str(stage)
-    journey.stage_seq += 1
-    journey.next_run_at = at
-    journey.waiting_for = waiting_for(stage)
-    journey.held = False
-    journey.updated_at = now
-    return defer(session, stage_work(journey))
 
 
 def schedule_stage(
     session: Session, journey: Journey, stage: StageRef, due: datetime, *, now: datetime
-) -> Work:
-    """Book the sender's slot for ``stage`` (due at ``due``) and point the journey at it.
-
-    The transaction holds the sender (``lock_journey`` or ``lock_sender``).
-    """
+) -> datetime:
+    """Point the journey at ``stage``, not before ``due``, and have its sender's governor
+    look at it then (the governor decides when it actually runs). The transaction holds
+    the sender (``lock_journey`` or ``lock_sender``)."""
+    at = max(due, now)
+    journey.stage = str(stage)
+    journey.next_run_at = at
+    journey.waiting_for = waiting_for(stage)
+    journey.held = False
+    journey.updated_at = now
     account = session.get(Account, journey.account_id)
     assert account is not None
-    if stage.stage is Stage.INVITE:
-        at = book_invitations(session, account, [journey.id], now=max(due, now))[0]
-    elif stage.stage is Stage.FOLLOW_UP:
-        at = book_message(session, account, journey.id, due=max(due, now))
-    else:  # a check reads, it sends nothing: no slot, no cap
-        at = max(due, now)
-    return set_next(session, journey, stage, at, now=now)
+    pacing.wake(account, at)
+    return at
+
+
+def dispatch(session: Session, now: datetime, account_id: int) -> int | None:
+    """The governor's turn for one sender: start the stage it chooses (the sender is busy
+    until that stage ends), or note when to look again. The journey started, if any."""
+    account = lock_sender(session, account_id)
+    if account.status is AccountStatus.PAUSED:
+        account.next_action_at = None
+        return None
+    if not pacing.ready(account, now):
+        return None
+    _hold_paused_campaigns(session, account, now)
+    journey = pacing.choose(session, account, now)
+    if journey is None:
+        later = pacing.paused_campaigns_due(session, account.id)
+        if later is not None and (account.next_action_at is None or later < account.next_action_at):
+            account.next_action_at = later
+        return None
+    journey.stage_seq += 1
+    account.busy_journey_id = journey.id
+    account.busy_since = now
+    account.next_action_at = None
+    defer(session, stage_work(journey))
+    return journey.id
+
+
+def _hold_paused_campaigns(session: Session, account: Account, now: datetime) -> None:
+    """The sender's journeys that came due in a paused campaign are held, as they come due."""
+    for campaign_id in pacing.paused_campaigns_with_due(session, account.id, now):
+        hold_all(
+            session,
+            now,
+            why="campaign paused",
+            campaign_id=campaign_id,
+            account_id=account.id,
+            due_by=now,
+        )
+
+
+def finish_stage(session: Session, now: datetime, journey_id: int, seq: int) -> None:
+    """A stage workflow ended, whatever it did: its sender is free for the next one."""
+    journey = lock_journey(session, journey_id)
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    if journey.stage_seq == seq:
+        pacing.release(account, journey_id, now=now)
 
 
 def apply_next(session: Session, journey: Journey, step: NextStep, *, now: datetime) -> None:
@@ -184,45 +218,84 @@ def hold(session: Session, journey: Journey, *, now: datetime, why: str) -> None
     journey.updated_at = now
 
 
+def hold_all(
+    session: Session,
+    now: datetime,
+    *,
+    why: str,
+    campaign_id: int | None = None,
+    account_id: int | None = None,
+    due_by: datetime | None = None,
+) -> int:
+    """Hold every waiting journey of a campaign or a sender (due by ``due_by``, if
+    given); how many. The transaction holds the sender, or holds nothing else."""
+    query = sa.select(Journey.id).where(
+        Journey.held.is_(False),
+        Journey.status.not_in(TERMINAL_STATUSES),
+        Journey.stage.is_not(None),
+    )
+    if campaign_id is not None:
+        query = query.where(Journey.campaign_id == campaign_id)
+    if account_id is not None:
+        query = query.where(Journey.account_id == account_id)
+    if due_by is not None:
+        query = query.where(Journey.next_run_at <= due_by)
+    ids = list(session.execute(query.order_by(Journey.id)).scalars())
+    if not ids:
+        return 0
+    session.execute(
+        sa.update(Journey),
+        [{"id": jid, "held": True, "waiting_for": why, "updated_at": now} for jid in ids],
+    )
+    add_events(
+        session,
+        [
+            {"journey_id": jid, "kind": EventKind.HELD, "at": now, "details": {"reason": why}}
+            for jid in ids
+        ],
+    )
+    return len(ids)
+
+
 # -- launch and release -------------------------------------------------------------------
 
 
 def create_journeys(session: Session, now: datetime, campaign_id: int) -> int:
-    """Give every pending prospect of an active campaign its journey and invitation slot.
+    """Give every pending prospect of an active campaign its journey and its sender.
 
-    Idempotent: a prospect with a journey is never picked again, and the unique
-    (campaign, prospect) constraint backs that up. Returns how many were created.
+    Each prospect gets one of the campaign's senders for life (``assign_senders``); its
+    invitation is due now, and the sender's governor decides when it goes. Idempotent: a
+    prospect with a journey is never picked again, and the unique (campaign, prospect)
+    constraint backs that up. Returns how many were created.
     """
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
         return 0
-    account = lock_sender(session, campaign.account_id)
+    senders = [lock_sender(session, sid) for sid in sorted(campaign.account_ids)]
     prospect_ids = pending_prospects(session, campaign_id)
     if not prospect_ids:
         return 0
+    assigned = assign_senders(
+        len(prospect_ids), [pacing.capacity(session, a, now) for a in senders]
+    )
     invite = StageRef(Stage.INVITE)
     rows = [
         {
             "campaign_id": campaign_id,
             "prospect_id": pid,
-            "account_id": account.id,
+            "account_id": sender,
             "status": JourneyStatus.SCHEDULED,
             "stage": str(invite),
-            "stage_seq": 1,
+            "stage_seq": 0,
+            "next_run_at": now,
             "waiting_for": waiting_for(invite),
             "created_at": now,
             "updated_at": now,
         }
-        for pid in prospect_ids
+        for pid, sender in zip(prospect_ids, assigned, strict=True)
     ]
     inserted = sa.insert(Journey).returning(Journey.id, sort_by_parameter_order=True)
     journey_ids = list(session.execute(inserted, rows).scalars())
-    not_before = (
-        now if account.status is AccountStatus.ACTIVE else max(now, account.paused_until or now)
-    )
-    slots = book_invitations(session, account, journey_ids, now=not_before)
-    pairs = list(zip(journey_ids, slots, strict=True))
-    session.execute(sa.update(Journey), [{"id": jid, "next_run_at": at} for jid, at in pairs])
     add_events(
         session,
         [
@@ -230,24 +303,14 @@ def create_journeys(session: Session, now: datetime, campaign_id: int) -> int:
                 "journey_id": jid,
                 "kind": EventKind.SCHEDULED,
                 "at": now,
-                "details": {"invite_at": at.isoformat()},
+                "details": {"sender": sender},
             }
-            for jid, at in pairs
+            for jid, sender in zip(journey_ids, assigned, strict=True)
         ],
     )
-    for jid, at in pairs:
-        defer(
-            session,
-            Work(
-                "outreach.journeys.workflows:run_stage",
-                (jid, str(invite), 1),
-                f"journey-{jid}-{invite}-1",
-                at=at,
-                queue=ACTIONS_QUEUE,
-                partition=str(account.id),
-            ),
-        )
-    return len(pairs)
+    for account in senders:
+        pacing.wake(account, now)
+    return len(journey_ids)
 
 
 def release_held(
@@ -334,9 +397,10 @@ def begin_stage(
 ) -> StageContext | None:
     """Start a stage, or say why not (``None``).
 
-    Not at all: stale (the journey ended, moved on, or this is an older scheduling).
-    Not now: campaign or sender paused (the journey is held), sender backing off or
-    outside working hours (re-booked for later, its run deferred).
+    Not at all: stale (the journey ended, moved on, or this is an older dispatch).
+    Not now: campaign or sender paused (the journey is held); sender backing off, or
+    outside working hours because the stage started late (the governor, which looks at
+    the sender again when this stage ends, picks the journey again when it may).
     """
     journey = lock_journey(session, journey_id)
     if not is_current(journey, stage, seq):
@@ -344,7 +408,6 @@ def begin_stage(
     campaign = session.get(Campaign, journey.campaign_id)
     assert campaign is not None
     account = campaign.account
-    ref = StageRef.parse(stage)
     if campaign.status is CampaignStatus.PAUSED:
         hold(session, journey, now=now, why="campaign paused")
         return None
@@ -352,12 +415,8 @@ def begin_stage(
         hold(session, journey, now=now, why=sender_status.why_paused(account))
         return None
     if not sender_status.lift_backoff_if_over(account, now):
-        assert account.paused_until is not None
-        replan(session, journey, ref, account.paused_until, now=now, why="sender backing off")
         return None
-    if ref.stage is not Stage.CHECK_ACCEPTANCE and next_open(now, working_hours(account)) != now:
-        # It ran late (a worker was down): keep to working hours and re-book.
-        replan(session, journey, ref, now, now=now, why="outside working hours")
+    if next_open(now, working_hours(account)) != now:
         return None
     prospect = journey.prospect
     return StageContext(
@@ -373,22 +432,6 @@ def begin_stage(
         templates=Templates.model_validate(campaign.templates),
         invited_at=journey.invited_at,
         due=journey.next_run_at or now,
-    )
-
-
-def replan(
-    session: Session, journey: Journey, ref: StageRef, due: datetime, *, now: datetime, why: str
-) -> None:
-    work = schedule_stage(session, journey, ref, due, now=now)
-    assert work.at is not None
-    add_event(
-        session,
-        journey,
-        EventKind.REPLANNED,
-        now,
-        stage=str(ref),
-        to=work.at.isoformat(),
-        reason=why,
     )
 
 
@@ -419,6 +462,9 @@ def invited(
     journey.invited_at = outcome.at
     journey.attempts = 0
     journey.last_error = None
+    pacing.record(
+        session, journey, Action.VIEW if outcome.connected else Action.INVITATION, outcome.at
+    )
     if outcome.connected:
         journey.status = JourneyStatus.CONNECTED
         journey.accepted_at = outcome.at
@@ -443,6 +489,7 @@ def checked(session: Session, now: datetime, journey_id: int, *, connected: bool
     journey = lock_journey(session, journey_id)
     spec = _spec(session, journey.campaign_id)
     assert journey.invited_at is not None
+    pacing.record(session, journey, Action.VIEW, now)
     if connected and journey.accepted_at is None:
         journey.accepted_at = now
         journey.status = JourneyStatus.CONNECTED
@@ -465,6 +512,7 @@ def followed_up(
     journey = lock_journey(session, journey_id)
     spec = _spec(session, journey.campaign_id)
     assert journey.invited_at is not None
+    pacing.record(session, journey, Action.MESSAGE, outcome.at)
     journey.follow_ups_sent = max(journey.follow_ups_sent, number)
     journey.attempts = 0
     journey.last_error = None
@@ -552,13 +600,25 @@ def account_failed(
     error = error[:ERROR_LIMIT]
     journey.last_error = error
     add_event(session, journey, EventKind.ERROR, now, error=error, code=code, account_level=True)
-    if until_tomorrow:
+    if until_tomorrow:  # today's budget is spent; the account warms up again from tomorrow
         until = next_day_open(now, working_hours(account))
-        sender_status.back_off(account, until=until, reason=f"{code or 'limit'}: {error}")
+        sender_status.back_off(
+            account, until=until, reason=sender_status.plain_reason(code or "limit_exceeded", error)
+        )
+        pacing.restart_warmup(account, working_hours(account).local_day(until))
         schedule_stage(session, journey, StageRef.parse(stage), until, now=now)
         return
-    sender_status.pause(account, by=PausedBy.PROVIDER, reason=f"{code or 'account error'}: {error}")
-    hold(session, journey, now=now, why=sender_status.why_paused(account))
+    sender_status.pause(
+        account, by=PausedBy.PROVIDER, reason=sender_status.plain_reason(code, error)
+    )
+    hold_all(session, now, why=sender_status.why_paused(account), account_id=account.id)
+
+
+def wake_sender(session: Session, now: datetime, account_id: int) -> int:
+    """Have the governor look at a sender now (the doctor found it forgotten)."""
+    account = lock_sender(session, account_id)
+    pacing.wake(account, now)
+    return 1
 
 
 # -- what LinkedIn tells us ---------------------------------------------------------------
@@ -614,11 +674,15 @@ def repair(
     problem: str,
     max_attempts: int,
 ) -> bool:
-    """Re-run a stage that has no live workflow (lost, or ended in error) under a new
-    sequence number, or fail the journey visibly once it has been tried too often."""
+    """Free the sender of a stage that has no live workflow (lost, or ended in error) and
+    have the governor run it again, or fail the journey visibly once it has been tried
+    too often."""
     journey = lock_journey(session, journey_id)
     if not is_current(journey, stage, seq) or journey.held:
         return False
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    pacing.release(account, journey.id, now=now)
     journey.attempts += 1
     journey.last_error = problem[:ERROR_LIMIT]
     add_event(
@@ -639,5 +703,6 @@ def repair(
             reason=f"gave up after {journey.attempts} attempts: {problem}",
         )
         return True
-    schedule_stage(session, journey, StageRef.parse(stage), now, now=now)
+    due = journey.next_run_at or now  # its day, as planned: a repair never brings it forward
+    schedule_stage(session, journey, StageRef.parse(stage), due, now=now)
     return True

@@ -231,6 +231,14 @@ STAGES = {
 
 @DBOS.workflow()
 def run_stage(journey_id: int, stage: str, seq: int) -> str:
+    """One stage the governor started; its sender is free again once it has ended."""
+    outcome = _run(journey_id, stage, seq)
+    tx(lifecycle.finish_stage, journey_id, seq)
+    current().governor_wanted.set()
+    return outcome
+
+
+def _run(journey_id: int, stage: str, seq: int) -> str:
     ctx = tx(lifecycle.begin_stage, journey_id, stage, seq)
     if ctx is None:
         return "not run"

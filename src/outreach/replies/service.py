@@ -16,6 +16,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from outreach.accounts import pacing
 from outreach.accounts import status as sender_status
 from outreach.accounts.repository import by_external_id, lock_sender
 from outreach.journeys import lifecycle
@@ -120,9 +121,13 @@ def record_account_status(
     account = lock_sender(session, found.id)
     status = status.upper()
     if status in BROKEN:
-        sender_status.pause(account, by=PausedBy.PROVIDER, reason=f"account status {status}")
+        reason = sender_status.plain_reason(status, f"account status {status}")
+        sender_status.pause(account, by=PausedBy.PROVIDER, reason=reason)
+        why = sender_status.why_paused(account)
+        lifecycle.hold_all(session, now, why=why, account_id=account.id)
         return "processed"
     if status in HEALTHY and sender_status.provider_ok(account):
+        pacing.restart_warmup(account, pacing.working_hours(account).local_day(now))
         lifecycle.release_held(session, now, account_id=account.id)
         return "processed"
     return "ignored"

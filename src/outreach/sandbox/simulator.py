@@ -385,6 +385,15 @@ class Simulator:
         with transaction(self._factory) as session:
             return [message_record(row) for row in session.scalars(query)]
 
+    def next_inbound_at(self) -> datetime | None:
+        """When the next undelivered reply becomes visible (the timekeeper waits for it)."""
+        query = sa.select(sa.func.min(SandboxMessage.at)).where(
+            SandboxMessage.delivered.is_(False), SandboxMessage.inbound.is_(True)
+        )
+        with self._factory() as session:
+            at: datetime | None = session.execute(query).scalar_one_or_none()
+        return at
+
     def mark_delivered(self, message_ids: Iterable[str]) -> None:
         rows = [row for row in map(message_row, message_ids) if row is not None]
         if rows:
