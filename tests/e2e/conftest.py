@@ -227,6 +227,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             new_relation_delay_hours: float = 0.0,
             startup_webhook: bool = True,
             scale: float = SCALE,
+            **overrides: Any,
         ) -> Stack:
             app_sock, fake_sock = free_socket(), free_socket()
             app_url, fake_url = url_of(app_sock), url_of(fake_sock)
@@ -240,6 +241,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
                 sandbox_error_rate=0.0,
                 executor_id=f"e2e-{uuid.uuid4().hex[:8]}",
                 sweep_cron="0 0 1 1 *",
+                **overrides,
             )
             # The app first: its lifespan migrates the database and anchors the clock,
             # which the simulator then reads from the same row.

@@ -8,7 +8,7 @@ from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary
 from outreach.campaigns.sequence import check_templates
 from outreach.campaigns.service import summarize
 from outreach.errors import InvalidInput
-from outreach.models import Campaign, CampaignStatus
+from outreach.models import Campaign, CampaignSender, CampaignStatus
 from outreach.runtime import Runtime
 from outreach.uow import transaction
 
@@ -18,8 +18,10 @@ def create_campaign(rt: Runtime, data: CampaignCreate) -> CampaignSummary:
     problems = check_templates(data.templates, data.sequence)
     if problems:
         raise InvalidInput("the campaign's templates cannot be sent as they are", details=problems)
+    senders = list(dict.fromkeys([data.account_id, *data.account_ids]))
     with transaction(rt) as session:
-        get_account(session, data.account_id)
+        for sender in senders:
+            get_account(session, sender)
         campaign = Campaign(
             name=data.name,
             account_id=data.account_id,
@@ -27,6 +29,7 @@ def create_campaign(rt: Runtime, data: CampaignCreate) -> CampaignSummary:
             sequence=data.sequence.model_dump(mode="json"),
             templates=data.templates.model_dump(mode="json"),
             created_at=rt.clock.now(),
+            senders=[CampaignSender(account_id=s, position=i) for i, s in enumerate(senders)],
         )
         session.add(campaign)
         session.flush()

@@ -11,7 +11,13 @@ from outreach.campaigns.sequence import SequenceSpec, Templates
 
 class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    account_id: int
+    account_id: int = Field(description="The campaign's (first) sender account.")
+    account_ids: list[int] = Field(
+        default_factory=list,
+        max_length=50,
+        description="More sender accounts: each prospect gets one of them for life, "
+        "balancing their remaining capacity.",
+    )
     sequence: SequenceSpec = Field(default_factory=SequenceSpec)
     templates: Templates = Field(default_factory=Templates)
 
@@ -21,6 +27,7 @@ class CampaignOut(BaseModel):
     id: int
     name: str
     account_id: int
+    account_ids: list[int] = Field(default_factory=list, description="All its senders.")
     status: str
     sequence: SequenceSpec
     templates: Templates

@@ -64,6 +64,7 @@ def _summary(
     return CampaignSummary.model_validate(
         {c: getattr(campaign, c) for c in fields}
         | {
+            "account_ids": campaign.account_ids,
             "status": campaign.status.value,
             "prospects": prospects,
             "pending_prospects": prospects - sum(journeys.values()),

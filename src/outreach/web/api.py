@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from outreach.accounts import commands as accounts
-from outreach.accounts.schemas import AccountCreate, AccountOut
+from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
 from outreach.campaigns import commands as campaigns
 from outreach.campaigns import service as campaign_reads
+from outreach.campaigns.forecast import Forecast, forecast
 from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary, LaunchRequest
 from outreach.errors import InvalidInput
 from outreach.journeys import service as journeys
@@ -58,6 +59,15 @@ def get_account(account_id: int, rt: Rt) -> Any:
     return accounts.get(rt, account_id)
 
 
+@router.patch(
+    "/accounts/{account_id}", response_model=AccountOut, tags=["accounts"], responses=NOT_FOUND
+)
+def update_account(account_id: int, data: AccountUpdate, rt: Rt) -> Any:
+    """Change a sender's caps, gaps, working hours or warm-up; the governor applies the
+    change at its next turn (nothing is booked ahead)."""
+    return accounts.update_account(rt, account_id, data)
+
+
 @router.post("/accounts/{account_id}/pause", response_model=AccountOut, tags=["accounts"])
 def pause_account(account_id: int, rt: Rt) -> Any:
     return accounts.pause_account(rt, account_id)
@@ -86,6 +96,18 @@ def list_campaigns(session: ReadSession) -> Any:
 )
 def get_campaign(campaign_id: int, session: ReadSession) -> Any:
     return campaign_reads.summarize(session, campaign_reads.get_campaign(session, campaign_id))
+
+
+@router.get(
+    "/campaigns/{campaign_id}/forecast",
+    response_model=Forecast,
+    tags=["campaigns"],
+    responses=NOT_FOUND,
+)
+def campaign_forecast(campaign_id: int, session: ReadSession, rt: Rt) -> Any:
+    """When each step of each prospect is expected, how many days the campaign takes and
+    each sender's daily load: a dry run of the governor that sends (nothing is sent)."""
+    return forecast(session, campaign_id, rt.clock.now())
 
 
 async def _prospect_rows(request: Request) -> list[tuple[int, dict[str, Any]]]:

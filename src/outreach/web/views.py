@@ -27,10 +27,12 @@ from sqlalchemy.orm import Session
 
 from outreach import __version__
 from outreach.accounts import commands as account_commands
-from outreach.accounts.repository import list_accounts
+from outreach.accounts import pacing
+from outreach.accounts.repository import get_account, list_accounts
 from outreach.accounts.schemas import DAY_NAMES, AccountCreate
 from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate
 from outreach.errors import InvalidInput, OutreachError
 from outreach.journeys import service as journeys
@@ -222,10 +224,11 @@ def logout() -> Response:
 # -- overview and set-up ------------------------------------------------------------------
 
 
-def _overview(session: Session) -> dict[str, Any]:
+def _overview(session: Session, now: datetime) -> dict[str, Any]:
     all_accounts = list_accounts(session)
     return {
         "accounts": all_accounts,
+        "usage": {a.id: pacing.usage(session, a, now) for a in all_accounts},
         "account_names": {a.id: a.name for a in all_accounts},
         "campaigns": campaigns.summarize_all(session, campaigns.list_campaigns(session)),
         "states": JOURNEY_STATES,
@@ -239,7 +242,7 @@ OVERVIEW = {"": "overview.html", "overview-live": "_overview_live.html"}
 
 @pages.get("/", response_class=HTMLResponse)
 def overview(request: Request, rt: Rt, session: Db) -> HTMLResponse:
-    return _page(request, rt, OVERVIEW, lambda: _overview(session))
+    return _page(request, rt, OVERVIEW, lambda: _overview(session, rt.clock.now()))
 
 
 def _setup_response(
@@ -247,7 +250,7 @@ def _setup_response(
 ) -> HTMLResponse:
     """The set-up forms again, with the outcome of the one just sent."""
     with rt.sessions() as session:
-        context = _overview(session) | {"setup": setup}
+        context = _overview(session, rt.clock.now()) | {"setup": setup}
         template = "_setup.html" if _is_htmx(request) else "overview.html"
         response = _render(request, rt, template, context, status_code=status_code)
     if status_code < 300:
@@ -362,7 +365,7 @@ def account_command(account_id: int, command: str, request: Request, rt: Rt) -> 
     if not _is_htmx(request):
         return RedirectResponse(_back(request), status_code=303)
     with rt.sessions() as session:
-        return _render(request, rt, "_overview_live.html", _overview(session))
+        return _render(request, rt, "_overview_live.html", _overview(session, rt.clock.now()))
 
 
 # -- campaigns ----------------------------------------------------------------------------
@@ -373,6 +376,7 @@ def _campaign(session: Session, campaign_id: int) -> dict[str, Any]:
     return {
         "campaign": campaigns.summarize(session, campaign),
         "account": campaign.account,
+        "senders": [get_account(session, sid) for sid in campaign.account_ids],
         "tz": campaign.account.timezone,
         "states": JOURNEY_STATES,
     }
@@ -407,6 +411,18 @@ def campaign_page(
     campaign_id: int, request: Request, rt: Rt, session: Db, status: str = "", page: int = 1
 ) -> HTMLResponse:
     return _page(request, rt, CAMPAIGN, lambda: _campaign_page(session, campaign_id, status, page))
+
+
+@pages.get("/campaigns/{campaign_id}/forecast", response_class=HTMLResponse)
+def campaign_forecast(campaign_id: int, request: Request, rt: Rt, session: Db) -> HTMLResponse:
+    """The governor's dry run for the campaign: when it ends, and each sender's days."""
+
+    def context() -> dict[str, Any]:
+        found = forecast(session, campaign_id, rt.clock.now())
+        tz = campaigns.get_campaign(session, campaign_id).account.timezone
+        return {"forecast": found, "tz": tz, "days_shown": 14}
+
+    return _page(request, rt, {"": "_forecast.html"}, context)
 
 
 CAMPAIGN_COMMANDS = {

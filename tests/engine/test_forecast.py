@@ -1,0 +1,70 @@
+"""The forecast is the governor's dry run: what then happens matches it within a working day."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from outreach.accounts.schemas import AccountCreate
+from outreach.campaigns.forecast import forecast
+from outreach.campaigns.scheduling import WorkingHours, next_day_open, next_open
+from outreach.testing import (
+    all_ended,
+    events,
+    find_people,
+    launch,
+    new_campaign,
+    started,
+    test_settings,
+    wait_until,
+)
+
+HOURS = WorkingHours("Europe/Paris", time(9), time(18))
+
+
+def sender() -> AccountCreate:
+    return AccountCreate(
+        name="Paris sender",
+        timezone="Europe/Paris",
+        daily_invite_cap=20,
+        weekly_invite_cap=100,
+        warmup_days=0,
+    )
+
+
+def within_a_working_day(actual: datetime, expected: datetime) -> bool:
+    early, late = sorted((actual, expected))
+    limit = HOURS.window(HOURS.local_day(next_day_open(next_open(early, HOURS), HOURS)))[1]
+    return late <= limit
+
+
+def test_the_forecast_of_the_default_campaign_is_what_then_happens(database_url: str) -> None:
+    settings = test_settings(database_url, time_scale=14_400.0, time_skip=True)
+    with started(settings) as rt:
+        # People already connected take no invitation, and LinkedIn says so only when the
+        # profile is read: the forecast assumes each one needs one.
+        people = find_people(rt, 100, lambda p: not p.already_connected, prefix="forecast")
+        campaign_id = new_campaign(rt, people, account=sender())
+        with rt.sessions() as session:
+            expected = forecast(session, campaign_id, rt.clock.now())
+        assert expected.prospects == 100
+        assert expected.days is not None and 30 < expected.days < 45
+        load = expected.senders[0]
+        assert load.busiest_day["invitation"] == 20
+        launch(rt, campaign_id)
+        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=240, what="the end")
+        planned = {
+            p.public_identifier: {s.stage: s.at for s in p.steps} for p in expected.per_prospect
+        }
+        compared = 0
+        for journey in ended:
+            plan = planned[journey.prospect.public_identifier]
+            for event in events(rt, journey.id):
+                if event.kind == "invitation_sent":
+                    stage = "invite"
+                elif event.kind == "message_sent":
+                    stage = f"follow_up:{event.details['follow_up']}"
+                else:
+                    continue
+                assert within_a_working_day(event.at, plan[stage]), (stage, event.at, plan[stage])
+                compared += 1
+        assert compared > 150
