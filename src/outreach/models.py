@@ -270,3 +270,7 @@ class DoNotContact(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     source: Mapped[DoNotContactSource] = mapped_column(_enum(DoNotContactSource))
     created_at: Mapped[datetime]
+
+
+# Who else has this person (an import's cross-campaign check) looks prospects up by slug.
+sa.Index("ix_prospects_public_identifier", Prospect.public_identifier)

@@ -1,4 +1,4 @@
-"""the do-not-contact list
+"""the do-not-contact list; prospects by public identifier (across campaigns)
 
 Revision ID: 0004
 Revises: 0003
@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kind", "value"),
     )
+    op.create_index("ix_prospects_public_identifier", "prospects", ["public_identifier"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_prospects_public_identifier", table_name="prospects")
     op.drop_table("do_not_contact")
