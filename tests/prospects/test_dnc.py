@@ -7,6 +7,7 @@ journey then waits for its invitation slot, in flight, and nothing is sent meanw
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -229,6 +230,16 @@ def test_a_person_another_campaign_has_is_reported_with_that_campaign(rt: Runtim
     assert slugs_in(rt, later) == {"grace-h"}
     again = imported(rt, later, {"public_identifier": "grace-h"})
     assert (again.duplicates, again.conflicts) == (1, []), "within a campaign: a duplicate"
+
+
+def test_two_imports_of_one_person_at_once_give_them_one_campaign(rt: Runtime) -> None:
+    first, second = campaign(rt, "First"), campaign(rt, "Second")
+    rows = [{"public_identifier": f"race-{i}"} for i in range(50)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda cid: imported(rt, cid, *rows), (first, second)))
+    assert sorted(r.imported for r in results) == [0, 50]
+    assert sorted(len(r.conflicts) for r in results) == [0, 50]
+    assert len(slugs_in(rt, first) | slugs_in(rt, second)) == 50
 
 
 def test_a_person_whose_journey_ended_elsewhere_may_be_imported_again(rt: Runtime) -> None:

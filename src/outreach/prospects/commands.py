@@ -20,7 +20,12 @@ from outreach.campaigns.sequence import Templates, render_problems
 from outreach.models import DoNotContactKind, DoNotContactSource, Prospect
 from outreach.prospects import dnc
 from outreach.prospects.importer import ProspectRow, RowError, normalise
-from outreach.prospects.repository import Owner, owners_elsewhere, prospect_variables
+from outreach.prospects.repository import (
+    Owner,
+    lock_imports,
+    owners_elsewhere,
+    prospect_variables,
+)
 from outreach.prospects.schemas import DoNotContactAdded, DoNotContactIn, DoNotContactOut
 from outreach.runtime import Runtime
 from outreach.uow import transaction
@@ -79,6 +84,7 @@ def add_prospects(
     session: Session, campaign_id: int, rows: list[tuple[int, dict[str, Any]]], *, now: datetime
 ) -> ImportResult:
     campaign = lifecycle.lock_campaign(session, campaign_id)
+    lock_imports(session)
     templates = Templates.model_validate(campaign.templates)
     result = ImportResult()
     candidates = _new_people(session, campaign_id, _parsed(rows, result), result)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from outreach.models import TERMINAL_STATUSES, Campaign, CampaignStatus, Journey, Prospect
 
 BATCH = 500  # people per query
+IMPORT_LOCK = 0x6F757472  # the advisory lock imports take on PostgreSQL ("outr")
 OPEN_CAMPAIGNS = (CampaignStatus.DRAFT, CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
 
@@ -38,6 +39,15 @@ class Owner:
     provider_id: str | None
     campaign_id: int
     campaign_name: str
+
+
+def lock_imports(session: Session) -> None:
+    """Imports one at a time, until commit: two imports of one person into two campaigns
+    at once would each find no other campaign owning them. SQLite has one writer at a
+    time already; PostgreSQL takes a transaction-level advisory lock. Taken after the
+    campaign's row, and nothing waits for a campaign while holding it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK)))
 
 
 def owners_elsewhere(
