@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from outreach.config import Settings
@@ -32,10 +33,15 @@ campaigns_app = typer.Typer(
 accounts_app = typer.Typer(help="Sender accounts.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The LinkedIn simulator.", no_args_is_help=True)
 unipile_app = typer.Typer(help="Unipile set-up.", no_args_is_help=True)
+dnc_app = typer.Typer(
+    help="The do-not-contact list: people, companies and domains no campaign contacts.",
+    no_args_is_help=True,
+)
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(unipile_app, name="unipile")
+app.add_typer(dnc_app, name="dnc")
 console = Console()
 
 
@@ -266,10 +272,22 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         result = import_prospects(rt, campaign_id, rows)
     console.print(
         f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, "
+        f"in another campaign {len(result.conflicts)}, do not contact {len(result.blocked)}, "
         f"errors {len(result.errors)}"
     )
+    for conflict in result.conflicts:
+        console.print(
+            f"  row {conflict.row}: {escape(conflict.public_identifier)} is in campaign "
+            f"{conflict.campaign_id} ({escape(conflict.campaign_name)})",
+            highlight=False,
+        )
+    for blocked in result.blocked:
+        console.print(
+            f"  row {blocked.row}: {escape(blocked.public_identifier)} is {escape(blocked.reason)}",
+            highlight=False,
+        )
     for error in result.errors:
-        console.print(f"  row {error.row}: [red]{error.error}[/red]")
+        console.print(f"  row {error.row}: [red]{escape(error.error)}[/red]")
     if result.errors:
         raise typer.Exit(1)
 
@@ -354,6 +372,71 @@ def campaigns_list() -> None:
         for c in list_campaigns(session):
             table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
     console.print(table)
+
+
+@dnc_app.command("add")
+def dnc_add(
+    kind: Annotated[str, typer.Argument(help="person | company | domain")],
+    value: Annotated[
+        str, typer.Argument(help="profile URL, public identifier or provider id; name; domain")
+    ],
+    reason: Annotated[str | None, typer.Option(help="Why (shown wherever it blocks).")] = None,
+) -> None:
+    """Put a person, a company or a domain on the list; their journeys in flight stop now."""
+    from outreach.models import DoNotContactSource
+    from outreach.prospects.commands import add_do_not_contact
+    from outreach.prospects.schemas import DoNotContactIn
+
+    try:
+        entry = DoNotContactIn(kind=kind, value=value, reason=reason)
+    except ValidationError as exc:
+        _invalid(exc)
+    with _runtime() as rt:
+        added = add_do_not_contact(rt, [entry], source=DoNotContactSource.PERSON)
+    listed = added.entries[0]
+    what = "added" if added.added else "was already on the list"
+    stopped = added.stopped_journeys
+    console.print(
+        f"entry [bold]{listed.id}[/bold] ({listed.kind.value} {escape(listed.value)}) {what}; "
+        f"{stopped} {'journey' if stopped == 1 else 'journeys'} stopped",
+        highlight=False,
+    )
+
+
+@dnc_app.command("list")
+def dnc_list(
+    kind: Annotated[str | None, typer.Option(help="Only person, company or domain.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+) -> None:
+    """Entries, newest first."""
+    from outreach.models import DoNotContactKind
+    from outreach.prospects.commands import list_do_not_contact
+
+    kinds = [k.value for k in DoNotContactKind]
+    if kind is not None and kind.strip().lower() not in kinds:
+        console.print(f"[red]--kind must be one of {', '.join(kinds)}[/red]")
+        raise typer.Exit(2)
+    chosen = DoNotContactKind(kind.strip().lower()) if kind else None
+    table = Table("id", "kind", "value", "reason", "source", "added")
+    with _runtime() as rt:
+        for e in list_do_not_contact(rt, kind=chosen, limit=limit):
+            added = e.created_at.strftime("%Y-%m-%d %H:%M")
+            row = (e.kind.value, e.value, e.reason or "", e.source.value, added)
+            table.add_row(str(e.id), *(escape(cell) for cell in row))
+    console.print(table)
+
+
+@dnc_app.command("remove")
+def dnc_remove(entry_id: int) -> None:
+    """Take an entry off the list (journeys it stopped stay ended)."""
+    from outreach.prospects.commands import remove_do_not_contact
+
+    with _runtime() as rt:
+        removed = remove_do_not_contact(rt, entry_id)
+    console.print(
+        f"entry {entry_id} ({removed.kind.value} {escape(removed.value)}) removed",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -277,3 +277,35 @@ class WebhookDelivery(Base):
     )  # processed | duplicate | ignored | rejected | failed (answered 500: redelivered)
     error: Mapped[str | None] = mapped_column(sa.Text)
     payload: Mapped[str] = mapped_column(sa.Text)  # raw body as received
+
+
+class DoNotContactKind(enum.StrEnum):
+    PERSON = "person"  # value: the person's key (``prospects.identity.person_key``)
+    COMPANY = "company"  # value: the case-folded name (``identity.company_key``)
+    DOMAIN = "domain"  # value: the bare domain, covering its subdomains (``identity.domain_key``)
+
+
+class DoNotContactSource(enum.StrEnum):
+    """Who put an entry on the list."""
+
+    PERSON = "person"  # the dashboard or the CLI
+    IMPORT = "import"
+    REPLY_AGENT = "reply_agent"
+    API = "api"
+
+
+class DoNotContact(Base):
+    """Someone never to contact, in any campaign: a person, everyone at a company or a domain."""
+
+    __tablename__ = "do_not_contact"
+    __table_args__ = (sa.UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DoNotContactKind] = mapped_column(_enum(DoNotContactKind))
+    value: Mapped[str] = mapped_column(sa.String(300))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[DoNotContactSource] = mapped_column(_enum(DoNotContactSource))
+    created_at: Mapped[datetime]
+
+
+# Who else has this person (an import's cross-campaign check) looks prospects up by slug.
+sa.Index("ix_prospects_public_identifier", Prospect.public_identifier)

@@ -208,8 +208,11 @@ def new_campaign(
 
 
 def add_people(rt: Runtime, campaign_id: int, people: list[Person]) -> None:
+    """Import ``people``, every one of them: none rejected, in another campaign or blocked."""
     result = import_prospects(rt, campaign_id, prospect_rows(people))
     assert not result.errors, result.errors
+    assert not result.conflicts, f"already in another campaign: {result.conflicts}"
+    assert not result.blocked, f"on the do-not-contact list: {result.blocked}"
 
 
 def launch(rt: Runtime, campaign_id: int) -> int:

@@ -73,6 +73,53 @@ def test_campaign_commands(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "no prospects" in refused.stdout
 
 
+def test_do_not_contact_commands_and_what_an_import_leaves_out(tmp_path: Path) -> None:
+    assert outreach(tmp_path, "accounts", "create", "Me").returncode == 0
+    for name in ("First", "Second"):
+        assert outreach(tmp_path, "campaigns", "create", name, "--account-id", "1").returncode == 0
+    (tmp_path / "first.csv").write_text("LinkedIn URL\nlinkedin.com/in/cli-ada\n")
+    assert outreach(tmp_path, "campaigns", "import", "1", "first.csv").returncode == 0
+
+    added = outreach(tmp_path, "dnc", "add", "company", " Acme  GmbH", "--reason", "a [customer]")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "entry 1 (company acme gmbh) added; 0 journeys stopped" in added.stdout
+    again = outreach(tmp_path, "dnc", "add", "COMPANY", "acme gmbh")
+    assert "entry 1 (company acme gmbh) was already on the list" in again.stdout
+    bad = outreach(tmp_path, "dnc", "add", "planet", "Mars")
+    assert bad.returncode == 2 and "kind: Input should be 'person'" in bad.stdout
+    empty = outreach(tmp_path, "dnc", "add", "domain", "not a domain")
+    assert empty.returncode == 2 and "not a domain name" in empty.stdout
+
+    (tmp_path / "second.csv").write_text(
+        "LinkedIn URL,Company\n"
+        "https://www.linkedin.com/in/CLI-Ada/,\n"
+        "linkedin.com/in/cli-carl,ACME GmbH\n"
+        "linkedin.com/in/cli-dora,Initech\n"
+    )
+    imported = outreach(tmp_path, "campaigns", "import", "2", "second.csv")
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "imported 1, duplicates 0, in another campaign 1, do not contact 1" in imported.stdout
+    assert "row 1: cli-ada is in campaign 1 (First)" in imported.stdout
+    assert (
+        "row 2: cli-carl is on the do-not-contact list: company acme gmbh "
+        "(reason: a [customer])" in imported.stdout
+    )
+
+    assert outreach(tmp_path, "campaigns", "launch", "1").returncode == 0
+    stopped = outreach(tmp_path, "dnc", "add", "person", "https://www.linkedin.com/in/cli-ada/")
+    assert "entry 2 (person cli-ada) added; 1 journey stopped" in stopped.stdout
+    listed = outreach(tmp_path, "dnc", "list")
+    assert listed.returncode == 0
+    assert "cli-ada" in listed.stdout and "a [customer]" in listed.stdout
+    assert listed.stdout.index("cli-ada") < listed.stdout.index("acme gmbh"), "newest first"
+    only = outreach(tmp_path, "dnc", "list", "--kind", "person").stdout
+    assert "cli-ada" in only and "acme gmbh" not in only
+    assert "entry 1 (company acme gmbh) removed" in outreach(tmp_path, "dnc", "remove", "1").stdout
+    gone = outreach(tmp_path, "dnc", "remove", "1")
+    assert gone.returncode == 1 and "no do-not-contact entry 1" in gone.stdout
+    assert "Traceback" not in gone.stdout + gone.stderr
+
+
 def test_bad_input_is_reported_not_raised(tmp_path: Path) -> None:
     zone = outreach(tmp_path, "accounts", "create", "Me", "--timezone", "Mars/Olympus")
     assert zone.returncode == 2

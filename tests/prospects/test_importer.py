@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from outreach.prospects.importer import ProspectRow, normalise, parse_csv, slug_from_url
+from outreach.prospects.identity import slug_from_url
+from outreach.prospects.importer import ProspectRow, normalise, parse_csv
 
 
 def one(raw: dict[str, Any]) -> ProspectRow:

@@ -255,6 +255,70 @@ def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
     shot(page, "9-not-found")
 
 
+def test_the_do_not_contact_list_in_the_browser(serve: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(15_000)
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmation before a removal
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Do not contact", exact=True).click()
+    expect(page.locator("h1")).to_have_text("Do not contact")
+    expect(page.locator("#dnc .empty")).to_contain_text("Nobody is on the do-not-contact list")
+
+    form = page.locator("#form-dnc")
+    form.locator("select[name=kind]").select_option("domain")
+    form.locator("input[name=value]").fill("localhost")
+    form.get_by_role("button", name="Add to the list").click()
+    expect(page.locator("#form-dnc .notice-error")).to_contain_text("not a domain name")
+    expect(page.locator("#form-dnc input[name=value]")).to_have_value("localhost")
+
+    page.evaluate("window.__notReloaded = true")
+    form = page.locator("#form-dnc")
+    form.locator("input[name=value]").fill("https://www.Rival.example/about")
+    form.locator("input[name=reason]").fill("<b>competitor</b>")
+    form.get_by_role("button", name="Add to the list").click()
+    expect(page.locator("#form-dnc .notice-ok")).to_contain_text("“rival.example” added")
+    rows = page.locator("#dnc-entries tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td.reason")).to_have_text("<b>competitor</b>")  # text, not markup
+    form = page.locator("#form-dnc")
+    form.locator("select[name=kind]").select_option("person")
+    form.locator("input[name=value]").fill("https://www.linkedin.com/in/Ada-Lovelace/")
+    form.get_by_role("button", name="Add to the list").click()
+    expect(page.locator("#dnc-entries tbody tr")).to_have_count(2)
+    expect(page.locator("#dnc-entries tbody tr").first).to_contain_text("ada-lovelace")
+    assert page.evaluate("window.__notReloaded") is True
+    shot(page, "11-do-not-contact")
+
+    # An import into a campaign leaves the listed people out and says why.
+    page.request.post(server.url + "/api/accounts", data={"name": "Me"})
+    page.request.post(server.url + "/api/campaigns", data={"name": "Q4", "account_id": 1})
+    page.goto(server.url + "/")
+    prospects_form = page.locator("#form-prospects")
+    prospects_form.locator("textarea[name=csv]").fill(
+        "profile_url,email\n"
+        "https://www.linkedin.com/in/ada-lovelace/,\n"
+        "https://www.linkedin.com/in/alan-turing/,alan@eu.rival.example\n"
+        "https://www.linkedin.com/in/grace-hopper/,grace@navy.example\n"
+    )
+    prospects_form.locator("button[type=submit]").click()
+    expect(page.locator("#form-prospects .notice-ok")).to_contain_text("1 imported")
+    blocked = page.locator("#row-blocked tbody tr")
+    expect(blocked).to_have_count(2)
+    expect(blocked.nth(0)).to_contain_text("person ada-lovelace")
+    expect(blocked.nth(1)).to_contain_text("domain rival.example (reason: <b>competitor</b>)")
+    shot(page, "12-import-blocked")
+
+    page.goto(server.url + "/do-not-contact")
+    page.locator("#dnc-entries tr", has_text="rival.example").get_by_role(
+        "button", name="Remove"
+    ).click()
+    expect(page.locator("#form-dnc .notice-ok")).to_contain_text("is off the list")
+    expect(page.locator("#dnc-entries tbody tr")).to_have_count(1)
+
+
 def test_pages_ask_for_the_key_when_one_is_set(serve: Any, browser: Any) -> None:
     from playwright.sync_api import expect
 

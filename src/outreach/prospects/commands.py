@@ -1,7 +1,9 @@
-"""Importing prospects into a campaign: good rows in, bad rows reported, nothing lost.
+"""Importing prospects into a campaign, and the do-not-contact list: what a person does.
 
-An active campaign schedules the new prospects at once (after the import commits); a
-completed one reopens. The sweep stays as the safety net.
+An import keeps the good rows and reports the others: bad rows, people already in the
+campaign (duplicates), people another campaign has in hand (conflicts) and people on the
+do-not-contact list (blocked). An active campaign schedules the new prospects at once
+(after the import commits); a completed one reopens. The sweep stays as the safety net.
 """
 
 from __future__ import annotations
@@ -15,11 +17,50 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import lifecycle
 from outreach.campaigns.sequence import Templates, render_problems
-from outreach.models import Prospect
-from outreach.prospects.importer import RowError, normalise
-from outreach.prospects.repository import prospect_variables
+from outreach.models import DoNotContactKind, DoNotContactSource, Prospect
+from outreach.prospects import dnc
+from outreach.prospects.importer import ProspectRow, RowError, normalise
+from outreach.prospects.repository import (
+    Owner,
+    lock_imports,
+    owners_elsewhere,
+    prospect_variables,
+)
+from outreach.prospects.schemas import DoNotContactAdded, DoNotContactIn, DoNotContactOut
 from outreach.runtime import Runtime
 from outreach.uow import transaction
+
+COLUMNS = (
+    "campaign_id",
+    "public_identifier",
+    "profile_url",
+    "provider_id",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "fields",
+    "created_at",
+)
+
+
+@dataclass
+class RowConflict:
+    """A row whose person another campaign has in hand (its journey has not ended)."""
+
+    row: int
+    public_identifier: str
+    campaign_id: int
+    campaign_name: str
+
+
+@dataclass
+class RowBlocked:
+    """A row whose person is on the do-not-contact list."""
+
+    row: int
+    public_identifier: str
+    reason: str
 
 
 @dataclass
@@ -27,6 +68,8 @@ class ImportResult:
     imported: int = 0
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
+    conflicts: list[RowConflict] = field(default_factory=list)
+    blocked: list[RowBlocked] = field(default_factory=list)
 
 
 def import_prospects(
@@ -41,63 +84,131 @@ def add_prospects(
     session: Session, campaign_id: int, rows: list[tuple[int, dict[str, Any]]], *, now: datetime
 ) -> ImportResult:
     campaign = lifecycle.lock_campaign(session, campaign_id)
+    lock_imports(session)
     templates = Templates.model_validate(campaign.templates)
-    existing = set(
-        session.execute(
-            sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)
-        ).scalars()
-    )
     result = ImportResult()
+    candidates = _new_people(session, campaign_id, _parsed(rows, result), result)
+    blocked = dnc.blocked_reasons(session, [row for row, _ in candidates])
+    owners = _owners(session, campaign_id, [row for row, _ in candidates])
     new: list[dict[str, Any]] = []
-    for number, raw in rows:
-        try:
-            row = normalise(raw, number)
-        except ValueError as exc:
-            result.errors.append(RowError(number, str(exc), _printable(raw)))
+    for (row, raw), reason in zip(candidates, blocked, strict=True):
+        if reason is not None:
+            result.blocked.append(RowBlocked(row.row, row.public_identifier, reason))
             continue
-        if row.public_identifier in existing:
-            result.duplicates += 1
+        if row.row in owners:
+            result.conflicts.append(owners[row.row])
             continue
-        prospect = Prospect(
-            campaign_id=campaign_id,
-            public_identifier=row.public_identifier,
-            profile_url=row.profile_url,
-            provider_id=row.provider_id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            company=row.company,
-            title=row.title,
-            fields=row.fields,
-            created_at=now,
-        )
+        prospect = _prospect(row, campaign_id, now)
         problems = render_problems(templates, prospect_variables(prospect))
         if problems:
-            result.errors.append(RowError(number, "; ".join(problems), _printable(raw)))
+            result.errors.append(RowError(row.row, "; ".join(problems), _printable(raw)))
             continue
-        existing.add(row.public_identifier)
-        new.append(
-            {
-                c: getattr(prospect, c)
-                for c in (
-                    "campaign_id",
-                    "public_identifier",
-                    "profile_url",
-                    "provider_id",
-                    "first_name",
-                    "last_name",
-                    "company",
-                    "title",
-                    "fields",
-                    "created_at",
-                )
-            }
-        )
+        new.append({c: getattr(prospect, c) for c in COLUMNS})
     if new:
         session.execute(sa.insert(Prospect), new)
         lifecycle.prospects_added(session, campaign)
     result.imported = len(new)
+    result.errors.sort(key=lambda e: e.row)
     return result
+
+
+def _parsed(
+    rows: list[tuple[int, dict[str, Any]]], result: ImportResult
+) -> list[tuple[ProspectRow, Any]]:
+    """The rows that read as prospects; the others are reported as errors."""
+    parsed: list[tuple[ProspectRow, Any]] = []
+    for number, raw in rows:
+        try:
+            parsed.append((normalise(raw, number), raw))
+        except ValueError as exc:
+            result.errors.append(RowError(number, str(exc), _printable(raw)))
+    return parsed
+
+
+def _new_people(
+    session: Session,
+    campaign_id: int,
+    parsed: list[tuple[ProspectRow, Any]],
+    result: ImportResult,
+) -> list[tuple[ProspectRow, Any]]:
+    """The rows whose person is not in the campaign yet, nor earlier in this import."""
+    seen = set(
+        session.execute(
+            sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)
+        ).scalars()
+    )
+    fresh: list[tuple[ProspectRow, Any]] = []
+    for row, raw in parsed:
+        if row.public_identifier in seen:
+            result.duplicates += 1
+            continue
+        seen.add(row.public_identifier)
+        fresh.append((row, raw))
+    return fresh
+
+
+def _owners(session: Session, campaign_id: int, rows: list[ProspectRow]) -> dict[int, RowConflict]:
+    """Each row whose person another campaign has in hand: the oldest such campaign."""
+    people = [(r.public_identifier, r.provider_id) for r in rows]
+    by_slug: dict[str, Owner] = {}
+    by_provider_id: dict[str, Owner] = {}
+    for owner in sorted(owners_elsewhere(session, campaign_id, people), key=_campaign_id):
+        by_slug.setdefault(owner.public_identifier, owner)
+        if owner.provider_id:
+            by_provider_id.setdefault(owner.provider_id, owner)
+    conflicts: dict[int, RowConflict] = {}
+    for row in rows:
+        found = [by_slug.get(row.public_identifier), by_provider_id.get(row.provider_id or "")]
+        oldest = min((o for o in found if o), key=_campaign_id, default=None)
+        if oldest is not None:
+            conflicts[row.row] = RowConflict(
+                row.row, row.public_identifier, oldest.campaign_id, oldest.campaign_name
+            )
+    return conflicts
+
+
+def _campaign_id(owner: Owner) -> int:
+    return owner.campaign_id
+
+
+def _prospect(row: ProspectRow, campaign_id: int, now: datetime) -> Prospect:
+    return Prospect(
+        campaign_id=campaign_id,
+        public_identifier=row.public_identifier,
+        profile_url=row.profile_url,
+        provider_id=row.provider_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        company=row.company,
+        title=row.title,
+        fields=row.fields,
+        created_at=now,
+    )
 
 
 def _printable(raw: Any) -> dict[str, Any] | None:
     return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else None
+
+
+# -- the do-not-contact list --------------------------------------------------------------
+
+
+def add_do_not_contact(
+    rt: Runtime, entries: list[DoNotContactIn], *, source: DoNotContactSource
+) -> DoNotContactAdded:
+    """Put entries on the list and stop the journeys in flight they block, in one commit."""
+    with transaction(rt) as session:
+        return dnc.add_entries(session, entries, now=rt.clock.now(), source=source)
+
+
+def remove_do_not_contact(rt: Runtime, entry_id: int) -> DoNotContactOut:
+    with transaction(rt) as session:
+        return dnc.remove_entry(session, entry_id)
+
+
+def list_do_not_contact(
+    rt: Runtime, *, kind: DoNotContactKind | None = None, limit: int = 100, offset: int = 0
+) -> list[DoNotContactOut]:
+    with rt.sessions() as session:
+        entries = dnc.list_entries(session, kind=kind, limit=limit, offset=offset)
+        return [DoNotContactOut.model_validate(e) for e in entries]

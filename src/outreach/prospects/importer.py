@@ -8,7 +8,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlparse
+
+from outreach.prospects import identity
 
 ALIASES = {
     "profile_url": (
@@ -27,7 +28,6 @@ ALIASES = {
     "title": ("title", "job_title", "position", "headline", "role"),
 }
 _LOOKUP = {alias: canonical for canonical, names in ALIASES.items() for alias in names}
-_SLUG = re.compile(r"^[\w\-.%]{2,100}$", re.UNICODE)
 
 
 @dataclass
@@ -55,18 +55,6 @@ def _key(name: str) -> str:
     return _LOOKUP.get(normal, normal)
 
 
-def slug_from_url(url: str) -> str:
-    """The public identifier in a LinkedIn profile URL (``/in/<slug>``)."""
-    parsed = urlparse(url if "://" in url else f"https://{url}")
-    host = (parsed.hostname or "").lower()
-    if not (host == "linkedin.com" or host.endswith(".linkedin.com")):
-        raise ValueError(f"not a LinkedIn URL: {url!r}")
-    parts = [p for p in parsed.path.split("/") if p]
-    if len(parts) < 2 or parts[0] != "in":
-        raise ValueError(f"not a LinkedIn profile URL (expected /in/<name>): {url!r}")
-    return unquote(parts[1])
-
-
 def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
     """One input row to a prospect; raises ValueError with a readable reason."""
     data: dict[str, Any] = {}
@@ -79,18 +67,14 @@ def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
     url = data.pop("profile_url", None)
     slug = data.pop("public_identifier", None)
     if slug:
-        # Decoded, as a profile URL's path is, and lower-cased: LinkedIn's public
-        # identifiers are case-insensitive, so every spelling names one person.
-        slug = unquote(str(slug)).lower()
+        slug = identity.public_identifier(str(slug))
     if url:
-        from_url = slug_from_url(str(url)).lower()
+        from_url = identity.slug_from_url(str(url))
         if slug and slug != from_url:
             raise ValueError(f"public_identifier {slug!r} does not match profile URL {url!r}")
         slug = from_url
     if not slug:
         raise ValueError("needs a LinkedIn profile URL or public identifier")
-    if not _SLUG.match(str(slug)):
-        raise ValueError(f"not a valid LinkedIn public identifier: {slug!r}")
     standard = {
         k: (str(data.pop(k)) if k in data else None)
         for k in ("provider_id", "first_name", "last_name", "company", "title")
@@ -98,7 +82,7 @@ def normalise(raw: dict[str, Any], row: int) -> ProspectRow:
     return ProspectRow(
         row=row,
         public_identifier=str(slug),
-        profile_url=str(url) if url else f"https://www.linkedin.com/in/{slug}/",
+        profile_url=str(url) if url else identity.profile_url(slug),
         fields=data,
         **standard,
     )

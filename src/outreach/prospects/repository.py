@@ -1,13 +1,19 @@
-"""Prospect queries: who has no journey yet, and the variables a template sees."""
+"""Prospect queries: who has no journey yet, who is another campaign's, the variables a
+template sees."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.models import Journey, Prospect
+from outreach.models import TERMINAL_STATUSES, Campaign, CampaignStatus, Journey, Prospect
+
+BATCH = 500  # people per query
+IMPORT_LOCK = 0x6F757472  # the advisory lock imports take on PostgreSQL ("outr")
+OPEN_CAMPAIGNS = (CampaignStatus.DRAFT, CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
 
 def pending_prospects(session: Session, campaign_id: int, *, limit: int | None = None) -> list[int]:
@@ -23,6 +29,58 @@ def pending_prospects(session: Session, campaign_id: int, *, limit: int | None =
     if limit is not None:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A campaign that has a person (``public_identifier``, ``provider_id``) in hand."""
+
+    public_identifier: str
+    provider_id: str | None
+    campaign_id: int
+    campaign_name: str
+
+
+def lock_imports(session: Session) -> None:
+    """Imports one at a time, until commit: two imports of one person into two campaigns
+    at once would each find no other campaign owning them. SQLite has one writer at a
+    time already; PostgreSQL takes a transaction-level advisory lock. Taken after the
+    campaign's row, and nothing waits for a campaign while holding it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK)))
+
+
+def owners_elsewhere(
+    session: Session, campaign_id: int, people: list[tuple[str, str | None]]
+) -> list[Owner]:
+    """Who owns these people (public identifier, provider id) now: their prospects in
+    campaigns other than ``campaign_id`` that have not completed, whose journey (if any)
+    has not ended. Matched on either identifier; oldest campaign first per batch.
+    """
+    owners: list[Owner] = []
+    for start in range(0, len(people), BATCH):
+        batch = people[start : start + BATCH]
+        slugs = sorted({slug for slug, _ in batch})
+        ids = sorted({pid for _, pid in batch if pid})
+        query = (
+            sa.select(Prospect.public_identifier, Prospect.provider_id, Campaign.id, Campaign.name)
+            .join(Campaign, Campaign.id == Prospect.campaign_id)
+            .outerjoin(
+                Journey,
+                sa.and_(
+                    Journey.prospect_id == Prospect.id, Journey.campaign_id == Prospect.campaign_id
+                ),
+            )
+            .where(
+                Prospect.campaign_id != campaign_id,
+                Campaign.status.in_(OPEN_CAMPAIGNS),
+                sa.or_(Journey.id.is_(None), Journey.status.not_in(TERMINAL_STATUSES)),
+                sa.or_(Prospect.public_identifier.in_(slugs), Prospect.provider_id.in_(ids)),
+            )
+            .order_by(Campaign.id, Prospect.id)
+        )
+        owners += [Owner(*row) for row in session.execute(query).all()]
+    return owners
 
 
 def prospect_variables(prospect: Prospect) -> dict[str, Any]:

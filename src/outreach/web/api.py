@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BeforeValidator
 
 from outreach.accounts import commands as accounts
 from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
@@ -16,8 +17,16 @@ from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary
 from outreach.errors import InvalidInput
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
+from outreach.models import DoNotContactKind, DoNotContactSource
+from outreach.prospects import commands as prospects
 from outreach.prospects.commands import ImportResult, import_prospects
 from outreach.prospects.importer import parse_rows
+from outreach.prospects.schemas import (
+    DoNotContactAdded,
+    DoNotContactIn,
+    DoNotContactOut,
+    one_or_many,
+)
 from outreach.sandbox.api import router as sandbox_router
 from outreach.web.deps import ReadSession, Rt, require_api_key
 
@@ -121,12 +130,61 @@ async def _prospect_rows(request: Request) -> list[tuple[int, dict[str, Any]]]:
 
 @router.post("/campaigns/{campaign_id}/prospects", tags=["campaigns"], responses=NOT_FOUND)
 async def add_prospects(campaign_id: int, request: Request, rt: Rt) -> ImportResult:
-    """Import prospects as a JSON list or a CSV body; good rows are kept, bad rows reported.
+    """Import prospects as a JSON list or a CSV body; good rows are kept, the others reported.
 
-    An active campaign schedules the new prospects at once.
+    Reported: bad rows (`errors`), people already in this campaign (`duplicates`), people
+    another open campaign has in hand (`conflicts`, naming it) and people on the
+    do-not-contact list (`blocked`, with the reason). An active campaign schedules the
+    new prospects at once.
     """
     rows = await _prospect_rows(request)
     return await run_in_threadpool(import_prospects, rt, campaign_id, rows)
+
+
+@router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])
+def list_do_not_contact(
+    rt: Rt,
+    kind: DoNotContactKind | None = Query(default=None),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> Any:
+    """Entries of the do-not-contact list, newest first."""
+    return prospects.list_do_not_contact(rt, kind=kind, limit=limit, offset=offset)
+
+
+DoNotContactBody = Annotated[
+    list[DoNotContactIn],
+    BeforeValidator(one_or_many),
+    Body(
+        min_length=1,
+        max_length=10_000,
+        description="One entry, or a list of them.",
+        examples=[[{"kind": "company", "value": "Acme GmbH", "reason": "a customer"}]],
+    ),
+]
+
+
+@router.post(
+    "/do-not-contact",
+    status_code=201,
+    response_model=DoNotContactAdded,
+    tags=["do-not-contact"],
+)
+def add_do_not_contact(entries: DoNotContactBody, rt: Rt) -> Any:
+    """Put people, companies or domains on the do-not-contact list (an entry already
+    there is kept); journeys in flight they block are stopped at once."""
+    return prospects.add_do_not_contact(rt, entries, source=DoNotContactSource.API)
+
+
+@router.delete(
+    "/do-not-contact/{entry_id}",
+    response_model=DoNotContactOut,
+    tags=["do-not-contact"],
+    responses=NOT_FOUND,
+)
+def remove_do_not_contact(entry_id: int, rt: Rt) -> Any:
+    """Take an entry off the list (journeys it stopped stay ended); answers with it."""
+    return prospects.remove_do_not_contact(rt, entry_id)
 
 
 @router.post(

@@ -36,9 +36,11 @@ from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate
 from outreach.errors import InvalidInput, OutreachError
 from outreach.journeys import service as journeys
-from outreach.models import AccountStatus, JourneyStatus
-from outreach.prospects.commands import import_prospects
+from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
+from outreach.prospects import commands as prospect_commands
+from outreach.prospects.commands import ImportResult, import_prospects
 from outreach.prospects.importer import parse_csv
+from outreach.prospects.schemas import DoNotContactIn
 from outreach.runtime import Runtime
 from outreach.web import runs
 from outreach.web.deps import ReadSession, get_runtime
@@ -332,12 +334,25 @@ def setup_prospects(
     except OutreachError as exc:
         return _setup_error(request, rt, "prospects", exc, values)
     rejected = len(result.errors)
-    ok = f"{result.imported} imported, {result.duplicates} duplicates skipped, {rejected} rejected."
-    setup = {"form": "prospects", "result": result, "ok": ok, "values": values if rejected else {}}
+    setup = {
+        "form": "prospects",
+        "result": result,
+        "ok": _import_summary(result),
+        "values": values if rejected else {},
+    }
     return _setup_response(request, rt, setup, status_code=200)
 
 
-def _import_csv(rt: Runtime, campaign_id: int, text: str) -> Any:
+def _import_summary(result: ImportResult) -> str:
+    text = f"{result.imported} imported, {result.duplicates} duplicates skipped"
+    if result.conflicts:
+        text += f", {len(result.conflicts)} already in another campaign"
+    if result.blocked:
+        text += f", {len(result.blocked)} on the do-not-contact list"
+    return f"{text}, {len(result.errors)} rejected."
+
+
+def _import_csv(rt: Runtime, campaign_id: int, text: str) -> ImportResult:
     """Import pasted or uploaded CSV: good rows are kept, each bad row is reported."""
     try:
         rows = parse_csv(text)
@@ -457,6 +472,73 @@ def campaign_command(campaign_id: int, command: str, request: Request, rt: Rt) -
     with rt.sessions() as session:
         partial = {"": "_campaign_summary.html"}
         return _page(request, rt, partial, lambda: _campaign(session, campaign_id) | message)
+
+
+# -- the do-not-contact list -------------------------------------------------------------
+
+DNC_PAGE_SIZE = 500
+DNC = {"": "do_not_contact.html", "dnc": "_dnc.html"}
+
+
+def _dnc(rt: Runtime, dnc: dict[str, Any]) -> dict[str, Any]:
+    entries = prospect_commands.list_do_not_contact(rt, limit=DNC_PAGE_SIZE + 1)
+    return {
+        "dnc": dnc,
+        "entries": entries[:DNC_PAGE_SIZE],
+        "more": len(entries) > DNC_PAGE_SIZE,
+        "kinds": [k.value for k in DoNotContactKind],
+    }
+
+
+def _dnc_response(
+    request: Request, rt: Runtime, dnc: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """The list again (its partial for htmx), with the outcome of the form just sent."""
+    template = "_dnc.html" if _is_htmx(request) else "do_not_contact.html"
+    return _render(request, rt, template, _dnc(rt, dnc), status_code=status_code)
+
+
+@pages.get("/do-not-contact", response_class=HTMLResponse)
+def do_not_contact_page(request: Request, rt: Rt) -> HTMLResponse:
+    return _page(request, rt, DNC, lambda: _dnc(rt, {}))
+
+
+@pages.post("/do-not-contact", response_class=HTMLResponse)
+def do_not_contact_add(
+    request: Request,
+    rt: Rt,
+    kind: str = Form(default=""),
+    value: str = Form(default=""),
+    reason: str = Form(default=""),
+) -> HTMLResponse:
+    values = {"kind": kind, "value": value, "reason": reason}
+    try:
+        entry = _parse(DoNotContactIn, values | {"reason": reason or None})
+        added = prospect_commands.add_do_not_contact(rt, [entry], source=DoNotContactSource.PERSON)
+    except OutreachError as exc:
+        return _dnc_response(
+            request, rt, {"error": exc, "values": values}, status_code=exc.status_code
+        )
+    listed = added.entries[0]
+    what = "added to the list" if added.added else "was on the list already"
+    stopped = added.stopped_journeys
+    ok = f"{listed.kind.value.capitalize()} “{listed.value}” {what}; "
+    ok += f"{stopped} {'journey' if stopped == 1 else 'journeys'} in flight stopped."
+    return _dnc_response(
+        request, rt, {"ok": ok, "values": {"kind": kind}}, status_code=201 if added.added else 200
+    )
+
+
+@pages.post("/do-not-contact/{entry_id}/delete", response_class=HTMLResponse)
+def do_not_contact_remove(entry_id: int, request: Request, rt: Rt) -> Response:
+    try:
+        removed = prospect_commands.remove_do_not_contact(rt, entry_id)
+    except OutreachError as exc:
+        return _dnc_response(request, rt, {"error": exc}, status_code=exc.status_code)
+    if not _is_htmx(request):
+        return RedirectResponse(_back(request), status_code=303)
+    ok = f"{removed.kind.value.capitalize()} “{removed.value}” is off the list."
+    return _dnc_response(request, rt, {"ok": ok})
 
 
 # -- journeys, runs, errors ---------------------------------------------------------------
