@@ -47,6 +47,7 @@ from outreach.models import (
     JourneyStatus,
     PausedBy,
 )
+from outreach.prospects.dnc import blocked_prospect_ids
 from outreach.prospects.repository import pending_prospects, prospect_variables
 from outreach.queues import ACTIONS_QUEUE
 from outreach.uow import Work, defer
@@ -275,6 +276,13 @@ def create_journeys(session: Session, now: datetime, campaign_id: int) -> int:
     prospect_ids = pending_prospects(session, campaign_id)
     if not prospect_ids:
         return 0
+    blocked = blocked_prospect_ids(session, prospect_ids)
+    if blocked:
+        _create_blocked(session, now, campaign_id, senders[0].id, blocked)
+        prospect_ids = [pid for pid in prospect_ids if pid not in blocked]
+        if not prospect_ids:
+            campaign_lifecycle.maybe_complete(session, campaign_id)
+            return len(blocked)
     assigned = assign_senders(
         len(prospect_ids), [pacing.capacity(session, a, now) for a in senders]
     )
@@ -310,7 +318,41 @@ def create_journeys(session: Session, now: datetime, campaign_id: int) -> int:
     )
     for account in senders:
         pacing.wake(account, now)
-    return len(journey_ids)
+    return len(journey_ids) + len(blocked)
+
+
+def _create_blocked(
+    session: Session, now: datetime, campaign_id: int, sender: int, blocked: dict[int, str]
+) -> None:
+    """Prospects put on the do-not-contact list after their import: each journey ends
+    before it starts, the entry as its reason (so nothing waits for them)."""
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "prospect_id": pid,
+            "account_id": sender,
+            "status": JourneyStatus.FAILED,
+            "stage_seq": 0,
+            "end_reason": f"do not contact: {reason}",
+            "last_error": f"do not contact: {reason}",
+            "ended_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for pid, reason in sorted(blocked.items())
+    ]
+    inserted = sa.insert(Journey).returning(Journey.id, sort_by_parameter_order=True)
+    ids = list(session.execute(inserted, rows).scalars())
+    events = [
+        {
+            "journey_id": jid,
+            "kind": EventKind.FAILED,
+            "at": now,
+            "details": {"reason": row["end_reason"]},
+        }
+        for jid, row in zip(ids, rows, strict=True)
+    ]
+    add_events(session, events)
 
 
 def release_held(
@@ -417,6 +459,11 @@ def begin_stage(
     if not sender_status.lift_backoff_if_over(account, now):
         return None
     if next_open(now, working_hours(account)) != now:
+        return None
+    blocked = blocked_prospect_ids(session, [journey.prospect_id])
+    if journey.prospect_id in blocked:
+        reason = f"do not contact: {blocked[journey.prospect_id]}"
+        end(session, journey, JourneyStatus.FAILED, now=now, reason=reason)
         return None
     prospect = journey.prospect
     return StageContext(

@@ -5,8 +5,8 @@ their company (case-folded), or the domain of an email address or website among 
 extra fields (a listed domain covers its subdomains). Imports leave blocked rows out;
 adding entries stops, in the same transaction, every journey in flight whose prospect is
 now blocked (ended as failed, the entry as its reason). ``blocked_prospect_ids`` is the
-batch check for journey creation and for the moment before a send (TODO(merge): called
-from ``journeys/lifecycle.py`` once the engine's rewrite lands).
+batch check for journey creation and for the moment before a send (both in
+``journeys/lifecycle.py``: such a journey ends as failed, the entry as its reason).
 
 Values are normalised on the way in (``schemas.DoNotContactIn``, ``identity``), so
 matching is equality on stored keys; entries are unique per (kind, value).

@@ -15,8 +15,7 @@ from alembic import op
 import outreach.db
 
 revision: str = "0004"
-# TODO(merge): down_revision "0003" (written in main; this branch has 0002 as its head)
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
