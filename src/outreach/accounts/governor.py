@@ -3,8 +3,9 @@
 One governor per LinkedIn account decides for every campaign that uses it, just in
 time, from what the account actually did (``History``), never from slots booked ahead:
 
-- caps per local day and ISO week for invitations, messages and profile views, the
-  invitation cap ramping up while the account warms up (``Ramp``);
+- caps per local day and per week (the seven local days ending with the day: a rolling
+  week, as LinkedIn counts) for invitations, messages and profile views, the invitation
+  cap ramping up while the account warms up (``Ramp``);
 - a random gap after the previous action of the same kind, measured from when it was
   actually sent, and a shorter spacing after any action (``Band``);
 - the sender's working hours and days, in its time zone;
@@ -22,6 +23,7 @@ No clock reads, no database, no I/O. All datetimes are aware; comparisons are in
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import random
 from collections import Counter
@@ -29,13 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from outreach.campaigns.scheduling import (
-    Week,
-    WorkingHours,
-    next_day_open,
-    next_open,
-    next_week_open,
-)
+from outreach.campaigns.scheduling import WorkingHours, next_day_open, next_open
 
 
 class Action(enum.StrEnum):
@@ -80,10 +76,14 @@ class Band:
 
     def draw(self, *seed: object) -> timedelta:
         """The same duration for the same seed: a decision taken twice agrees with itself."""
-        digest = hashlib.blake2b(repr(seed).encode(), digest_size=8).digest()
-        rng = random.Random(int.from_bytes(digest, "big"))
-        low, high = self.low.total_seconds(), self.high.total_seconds()
-        return timedelta(seconds=round(rng.uniform(low, high)))
+        return self.low + (self.high - self.low) * _unit(repr(seed))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _unit(seed: str) -> float:
+    """A number uniform in [0, 1), fixed by ``seed`` (a decision re-taken draws it again)."""
+    digest = hashlib.blake2b(seed.encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big")).random()
 
 
 @dataclass(frozen=True)
@@ -157,14 +157,18 @@ class Done:
 
 @dataclass
 class History:
-    """What a sender did: the last action of each kind, counts per local day and week."""
+    """What a sender did: the last action of each kind, counts per local day (a week is
+    the seven local days ending with a day: LinkedIn's weekly limits roll)."""
 
     hours: WorkingHours
     last: dict[Action, datetime] = field(default_factory=dict)
     last_any: datetime | None = None
     per_day: Counter[tuple[Action, date]] = field(default_factory=Counter)
-    per_week: Counter[tuple[Action, Week]] = field(default_factory=Counter)
     served: Counter[tuple[int, date]] = field(default_factory=Counter)  # campaign, day
+
+    def in_week(self, action: Action, day: date) -> int:
+        """How many ``action`` in the seven local days ending with ``day``."""
+        return sum(self.per_day[action, day - timedelta(days=back)] for back in range(7))
 
     @classmethod
     def of(cls, done: Iterable[Done], hours: WorkingHours) -> History:
@@ -181,7 +185,6 @@ class History:
             self.last_any = at
         day = self.hours.local_day(at)
         self.per_day[done.action, day] += 1
-        self.per_week[done.action, self.hours.week(at)] += 1
         if done.campaign is not None:
             self.served[done.campaign, day] += 1
 
@@ -222,9 +225,7 @@ def earliest(policy: Policy, history: History, action: Action, not_before: datet
         caps = policy.cap(action, day)
         if caps.week == 0 and caps.day == 0:
             raise ValueError(f"the {action.value} caps are zero: the sender can never act")
-        if history.per_week[action, hours.week(at)] >= caps.week:
-            at, opened = next_week_open(at, hours), True
-        elif history.per_day[action, day] >= caps.day:
+        if history.per_day[action, day] >= caps.day or history.in_week(action, day) >= caps.week:
             at, opened = next_day_open(at, hours), True
         elif opened:
             late = Band(timedelta(0), min(policy.gaps[action].low, OPENING_SPREAD))
@@ -269,11 +270,7 @@ def decide(
     return Decision(best, now)
 
 
-def _week_start(at: datetime, hours: WorkingHours) -> datetime:
-    return at - timedelta(days=hours.local_day(at).weekday() + 1)
-
-
-def history_since(at: datetime, hours: WorkingHours) -> datetime:
-    """How far back a sender's history must be read to decide at ``at`` (its ISO week,
-    with a day of margin for zone offsets)."""
-    return _week_start(at, hours)
+def history_since(at: datetime) -> datetime:
+    """How far back a sender's history must be read to decide at ``at``: the week's caps
+    look at seven local days, with a day of margin for zone offsets."""
+    return at - timedelta(days=8)

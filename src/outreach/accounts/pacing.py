@@ -82,7 +82,7 @@ def _band(low_s: int, high_s: int) -> Band:
 def history(session: Session, account: Account, now: datetime) -> History:
     """What the sender did this ISO week (all the caps look at), and its last actions."""
     hours = working_hours(account)
-    since = history_since(now, hours)
+    since = history_since(now)
     rows = session.execute(
         sa.select(SenderAction.kind, SenderAction.at, SenderAction.campaign_id).where(
             SenderAction.account_id == account.id, SenderAction.at >= since
@@ -242,14 +242,14 @@ def usage(session: Session, account: Account, now: datetime) -> Governor:
     pol = policy(account)
     seen = history(session, account, now)
     hours = pol.hours
-    day, week = hours.local_day(now), hours.week(now)
+    day = hours.local_day(now)
 
     def of(action: Action) -> Usage:
         caps = pol.cap(action, day)
         return Usage(
             today=seen.per_day[action, day],
             day_cap=caps.day,
-            this_week=seen.per_week[action, week],
+            this_week=seen.in_week(action, day),
             week_cap=caps.week,
         )
 

@@ -386,10 +386,9 @@ def release_held(
         for journey in held.unique().scalars():
             campaign = session.get(Campaign, journey.campaign_id)
             assert campaign is not None
-            if (
-                campaign.status is CampaignStatus.PAUSED
-                or campaign.account.status is AccountStatus.PAUSED
-            ):
+            account = session.get(Account, journey.account_id)
+            assert account is not None
+            if campaign.status is CampaignStatus.PAUSED or account.status is AccountStatus.PAUSED:
                 continue
             assert journey.stage is not None and journey.next_run_at is not None
             add_event(session, journey, EventKind.RESUMED, now)
@@ -449,7 +448,8 @@ def begin_stage(
         return None
     campaign = session.get(Campaign, journey.campaign_id)
     assert campaign is not None
-    account = campaign.account
+    account = session.get(Account, journey.account_id)  # its own sender, not the campaign's first
+    assert account is not None
     if campaign.status is CampaignStatus.PAUSED:
         hold(session, journey, now=now, why="campaign paused")
         return None

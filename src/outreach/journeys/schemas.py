@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventOut(BaseModel):
@@ -20,6 +20,7 @@ class JourneyOut(BaseModel):
     id: int
     campaign_id: int
     prospect_id: int
+    account_id: int = Field(description="Its sender, for life.")
     public_identifier: str
     name: str
     status: str

@@ -547,7 +547,8 @@ def do_not_contact_remove(entry_id: int, request: Request, rt: Rt) -> Response:
 def _journey(session: Session, journey_id: int) -> dict[str, Any]:
     journey = journeys.journey_detail(session, journey_id)
     campaign = campaigns.get_campaign(session, journey.campaign_id)
-    return {"journey": journey, "campaign": campaign, "tz": campaign.account.timezone}
+    sender = get_account(session, journey.account_id)
+    return {"journey": journey, "campaign": campaign, "sender": sender, "tz": sender.timezone}
 
 
 JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
