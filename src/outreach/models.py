@@ -83,6 +83,7 @@ class EventKind(enum.StrEnum):
     RESUMED = "resumed"
     REPLANNED = "replanned"  # a stage moved to a later time (working hours, back-off)
     REPAIRED = "repaired"  # the sweep found the stage with no live workflow and re-ran it
+    INVITATION_WITHDRAWN = "invitation_withdrawn"  # unanswered for days: taken back
 
 
 class ClockState(Base):
@@ -122,6 +123,8 @@ class Account(Base):
     warmup_days: Mapped[int] = mapped_column(default=0, server_default="0")
     warmup_start: Mapped[int] = mapped_column(default=5, server_default="5")
     warmup_since: Mapped[date | None]
+    # Invitations still pending this many days after they were sent are withdrawn.
+    withdraw_after_days: Mapped[int] = mapped_column(default=21, server_default="21")
     # The governor's state: when to look at this sender again, and the one stage it
     # runs right now (a sender does one thing at a time).
     next_action_at: Mapped[datetime | None] = mapped_column(index=True)

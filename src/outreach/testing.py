@@ -178,6 +178,7 @@ def always_open_account(**fields: Any) -> AccountCreate:
         "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
         "daily_invite_cap": 100,
         "weekly_invite_cap": 500,
+        "warmup_days": 0,  # tests that want a warm-up ask for one
     }
     return AccountCreate(**(values | fields))
 

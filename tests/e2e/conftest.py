@@ -73,6 +73,7 @@ def always_open_account(external_id: str) -> dict[str, Any]:
         "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
         "daily_invite_cap": 100,
         "weekly_invite_cap": 500,
+        "warmup_days": 0,
     }
 
 

@@ -8,9 +8,10 @@ refused with nothing to launch.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,10 +36,12 @@ from outreach.testing import (
     ProviderWrapper,
     accepts_silently,
     all_ended,
+    always_open_account,
     events,
     find_people,
     journeys,
     launch,
+    never_accepts,
     new_campaign,
     started,
     test_settings,
@@ -280,3 +283,36 @@ def test_a_send_lost_in_a_crash_is_recorded_even_if_the_prospect_replied_meanwhi
         assert [e.kind for e in timeline if e.kind == "reply_received"] == ["reply_received"]
         log = [e for e in rt.simulator.log() if e["kind"] == "message"]
         assert len(log) == 1, "one follow-up reached LinkedIn, and it is on the timeline"
+
+
+def test_an_unanswered_invitation_is_withdrawn_after_its_days_through_the_governor(
+    database_url: str,
+) -> None:
+    with started(test_settings(database_url)) as rt:
+        people = find_people(rt, 2, never_accepts)
+        campaign_id = new_campaign(
+            rt, people, account=always_open_account(withdraw_after_days=5, warmup_days=0)
+        )
+        launch(rt, campaign_id)
+
+        def withdrawn() -> list[Journey]:
+            found = journeys(rt, campaign_id)
+            done = all(j.status.value == "not_accepted" and j.stage is None for j in found)
+            return found if found and done else []
+
+        ended = wait_until(withdrawn, what="both invitations withdrawn")
+        for journey in ended:
+            kinds = [e.kind.value for e in events(rt, journey.id)]
+            assert kinds[-2:] == ["not_accepted", "invitation_withdrawn"], kinds
+            sent = next(e.at for e in events(rt, journey.id) if e.kind == "invitation_sent")
+            taken = next(e.at for e in events(rt, journey.id) if e.kind == "invitation_withdrawn")
+            assert timedelta(days=5) <= taken - sent < timedelta(days=6)
+        assert rt.simulator is not None
+        assert Counter(e["kind"] for e in rt.simulator.log()) == {
+            "invitation": 2,
+            "withdrawal": 2,
+        }
+        sender = get_account(rt, ended[0].account_id)
+        assert sender.governor is not None and sender.governor.pending_invitations == 0
+        with rt.sessions() as session:
+            assert get_campaign(session, campaign_id).status is CampaignStatus.COMPLETED

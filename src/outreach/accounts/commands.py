@@ -81,6 +81,7 @@ def create_account(rt: Runtime, data: AccountCreate) -> AccountOut:
             message_gap_max_s=round(data.message_gap_max_minutes * 60),
             warmup_days=data.warmup_days,
             warmup_start=data.warmup_start,
+            withdraw_after_days=data.withdraw_after_days,
             status=AccountStatus.ACTIVE,
             created_at=now,
         )
@@ -165,6 +166,7 @@ def resume_account(rt: Runtime, account_id: int) -> AccountOut:
         get_account(session, account_id)
         account = lock_sender(session, account_id)
         status.activate(account)
+        pacing.wake(account, rt.clock.now())  # its unheld work too (withdrawals)
         account.resumes += 1
         defer(
             session,

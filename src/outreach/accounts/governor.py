@@ -40,6 +40,7 @@ class Action(enum.StrEnum):
     INVITATION = "invitation"
     MESSAGE = "message"
     VIEW = "view"  # a profile read: the acceptance check
+    WITHDRAWAL = "withdrawal"  # an unanswered invitation taken back
 
 
 class Step(enum.IntEnum):
@@ -49,14 +50,20 @@ class Step(enum.IntEnum):
     FOLLOW_UP = 1
     CHECK = 2
     INVITE = 3
+    WITHDRAW = 4  # housekeeping comes last
 
     @property
     def action(self) -> Action:
-        if self is Step.INVITE:
-            return Action.INVITATION
-        if self is Step.CHECK:
-            return Action.VIEW
-        return Action.MESSAGE
+        return _ACTION_OF_STEP[self]
+
+
+_ACTION_OF_STEP = {
+    Step.REPLY: Action.MESSAGE,
+    Step.FOLLOW_UP: Action.MESSAGE,
+    Step.CHECK: Action.VIEW,
+    Step.INVITE: Action.INVITATION,
+    Step.WITHDRAW: Action.WITHDRAWAL,
+}
 
 
 @dataclass(frozen=True)
@@ -116,12 +123,16 @@ DEFAULT_CAPS = {
     Action.INVITATION: Caps(day=25, week=100),
     Action.MESSAGE: Caps(day=80, week=400),
     Action.VIEW: Caps(day=150, week=700),
+    Action.WITHDRAWAL: Caps(day=40, week=200),
 }
 DEFAULT_GAPS = {
     Action.INVITATION: Band.minutes(18, 23),
     Action.MESSAGE: Band.minutes(3, 7),
     Action.VIEW: Band.minutes(1, 3),
+    Action.WITHDRAWAL: Band.minutes(1, 3),
 }
+# Invitations pending at once: LinkedIn restricts accounts with too many.
+PENDING_INVITATIONS_LIMIT = 500
 DEFAULT_SPACING = Band(timedelta(seconds=45), timedelta(seconds=90))
 # The first action of a day comes up to this long after the window opens.
 OPENING_SPREAD = timedelta(minutes=15)
@@ -137,6 +148,7 @@ class Policy:
     gaps: dict[Action, Band] = field(default_factory=lambda: dict(DEFAULT_GAPS))
     spacing: Band = DEFAULT_SPACING  # after any action, whatever its kind
     ramp: Ramp | None = None
+    pending_limit: int = PENDING_INVITATIONS_LIMIT  # no new invitation at or above it
 
     def cap(self, action: Action, day: date) -> Caps:
         caps = self.caps[action]
@@ -165,6 +177,7 @@ class History:
     last_any: datetime | None = None
     per_day: Counter[tuple[Action, date]] = field(default_factory=Counter)
     served: Counter[tuple[int, date]] = field(default_factory=Counter)  # campaign, day
+    pending_invitations: int = 0  # sent, neither accepted nor withdrawn yet
 
     def in_week(self, action: Action, day: date) -> int:
         """How many ``action`` in the seven local days ending with ``day``."""
@@ -244,6 +257,8 @@ def decide(
     few of each kind (by due time) matter.
     """
     now = now.astimezone(UTC)
+    if history.pending_invitations >= policy.pending_limit:  # they wait for room
+        candidates = [c for c in candidates if c.step is not Step.INVITE]
     if not candidates:
         return Decision(None, None)
     ready_at: dict[Action, datetime] = {}

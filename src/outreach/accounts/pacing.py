@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from outreach.accounts import status as sender_status
 from outreach.accounts.governor import (
+    DEFAULT_CAPS,
+    DEFAULT_GAPS,
     Action,
     Band,
     Candidate,
@@ -39,13 +41,21 @@ from outreach.models import (
     Campaign,
     CampaignStatus,
     Journey,
+    JourneyStatus,
     SenderAction,
 )
 
 _STEP_OF_STAGE = sa.case(
     (Journey.stage == "invite", int(Step.INVITE)),
     (Journey.stage == "check_acceptance", int(Step.CHECK)),
+    (Journey.stage == "withdraw", int(Step.WITHDRAW)),
     else_=int(Step.FOLLOW_UP),
+)
+# A journey waits for its sender while it runs in an active campaign, or when it ended
+# with an invitation left to withdraw (whatever its campaign's state).
+_WAITING = sa.or_(
+    sa.and_(Journey.status.not_in(TERMINAL_STATUSES), Campaign.status == CampaignStatus.ACTIVE),
+    Journey.stage == "withdraw",
 )
 
 
@@ -65,11 +75,13 @@ def policy(account: Account) -> Policy:
             Action.INVITATION: Caps(account.daily_invite_cap, account.weekly_invite_cap),
             Action.MESSAGE: Caps(account.daily_message_cap, account.weekly_message_cap),
             Action.VIEW: Caps(account.daily_view_cap, account.weekly_view_cap),
+            Action.WITHDRAWAL: DEFAULT_CAPS[Action.WITHDRAWAL],
         },
         gaps={
             Action.INVITATION: _band(account.invite_gap_min_s, account.invite_gap_max_s),
             Action.MESSAGE: _band(account.message_gap_min_s, account.message_gap_max_s),
-            Action.VIEW: Band.minutes(1, 3),
+            Action.VIEW: DEFAULT_GAPS[Action.VIEW],
+            Action.WITHDRAWAL: DEFAULT_GAPS[Action.WITHDRAWAL],
         },
         ramp=ramp,
     )
@@ -90,6 +102,7 @@ def history(session: Session, account: Account, now: datetime) -> History:
     )
     done = [Done(Action(kind), at, campaign) for kind, at, campaign in rows]
     found = History.of(done, hours)
+    found.pending_invitations = pending_invitations(session, account.id)
     for action in Action:  # the last one may be older than this week
         if action not in found.last:
             last = session.execute(
@@ -103,13 +116,22 @@ def history(session: Session, account: Account, now: datetime) -> History:
     return found
 
 
+def pending_invitations(session: Session, account_id: int) -> int:
+    """The sender's invitations out and unanswered: waiting for the check, or to be
+    withdrawn."""
+    query = sa.select(sa.func.count(Journey.id)).where(
+        Journey.account_id == account_id,
+        sa.or_(Journey.status == JourneyStatus.INVITED, Journey.stage == "withdraw"),
+    )
+    return int(session.execute(query).scalar_one())
+
+
 def _waiting(account_id: int) -> sa.Select[int, int, datetime]:
     return (
         sa.select(Journey.campaign_id, _STEP_OF_STAGE, sa.func.min(Journey.next_run_at))
         .join(Campaign, Campaign.id == Journey.campaign_id)
         .where(Journey.account_id == account_id, Journey.held.is_(False))
-        .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.stage.is_not(None))
-        .where(Journey.next_run_at.is_not(None), Campaign.status == CampaignStatus.ACTIVE)
+        .where(Journey.stage.is_not(None), Journey.next_run_at.is_not(None), _WAITING)
         .group_by(Journey.campaign_id, _STEP_OF_STAGE)
     )
 
@@ -128,11 +150,13 @@ def pick(session: Session, account_id: int, chosen: Candidate) -> Journey:
     stage = {
         Step.INVITE: Journey.stage == "invite",
         Step.CHECK: Journey.stage == "check_acceptance",
+        Step.WITHDRAW: Journey.stage == "withdraw",
     }.get(chosen.step, Journey.stage.like("follow_up:%"))
     query = (
         sa.select(Journey)
+        .join(Campaign, Campaign.id == Journey.campaign_id)
         .where(Journey.account_id == account_id, Journey.campaign_id == chosen.campaign)
-        .where(Journey.held.is_(False), Journey.status.not_in(TERMINAL_STATUSES), stage)
+        .where(Journey.held.is_(False), _WAITING, stage)
         .where(Journey.next_run_at <= chosen.due)
         .order_by(Journey.next_run_at, Journey.id)
         .limit(1)
@@ -259,6 +283,8 @@ def usage(session: Session, account: Account, now: datetime) -> Governor:
         messages=of(Action.MESSAGE),
         views=of(Action.VIEW),
         warming_up=pol.cap(Action.INVITATION, day).day < full,
+        pending_invitations=seen.pending_invitations,
+        pending_limit=pol.pending_limit,
         next_action_at=account.next_action_at,
         busy=account.busy_journey_id is not None,
     )

@@ -57,6 +57,13 @@ class AccountCreate(BaseModel):
         "this many days (0: no warm-up).",
     )
     warmup_start: int = Field(default=5, ge=1, le=200)
+    withdraw_after_days: int = Field(
+        default=21,
+        ge=0,
+        le=365,
+        description="Invitations still pending this many days after they went out are "
+        "withdrawn (0: never).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -117,6 +124,7 @@ class AccountUpdate(BaseModel):
     message_gap_max_minutes: float | None = Field(default=None, ge=0, le=24 * 60)
     warmup_days: int | None = Field(default=None, ge=0, le=90)
     warmup_start: int | None = Field(default=None, ge=1, le=200)
+    withdraw_after_days: int | None = Field(default=None, ge=0, le=365)
 
     @field_validator("timezone")
     @classmethod
@@ -150,6 +158,8 @@ class Governor(BaseModel):
     messages: Usage
     views: Usage
     warming_up: bool
+    pending_invitations: int = Field(description="Sent, neither accepted nor withdrawn yet.")
+    pending_limit: int = Field(description="No new invitation goes out at or above it.")
     next_action_at: datetime | None
     busy: bool
 
@@ -173,6 +183,7 @@ class AccountOut(BaseModel):
     warmup_days: int = 0
     warmup_start: int = 5
     warmup_since: date | None = None
+    withdraw_after_days: int = 21
     status: str
     status_reason: str | None
     paused_by: str | None = Field(default=None, description="person | provider, when not active")

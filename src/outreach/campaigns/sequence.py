@@ -159,6 +159,7 @@ class Stage(enum.StrEnum):
     INVITE = "invite"
     CHECK_ACCEPTANCE = "check_acceptance"
     FOLLOW_UP = "follow_up"
+    WITHDRAW = "withdraw"  # an invitation never accepted, taken back after some days
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,9 @@ def follow_up(spec: SequenceSpec, number: int, *, invited_at: datetime, now: dat
 def waiting_for(stage: StageRef) -> str:
     """How the dashboard says what a journey waits for."""
     if stage.stage is Stage.INVITE:
-        return "invitation slot"
+        return "its turn to be invited"
+    if stage.stage is Stage.WITHDRAW:
+        return "withdrawing the unanswered invitation"
     if stage.stage is Stage.CHECK_ACCEPTANCE:
         return "acceptance check"
     return f"follow-up {stage.number}"

@@ -425,12 +425,10 @@ class StageContext:
 
 
 def is_current(journey: Journey, stage: str, seq: int) -> bool:
-    """Whether ``stage``/``seq`` is still what the journey waits for."""
-    return (
-        journey.status not in TERMINAL_STATUSES
-        and journey.stage == stage
-        and journey.stage_seq == seq
-    )
+    """Whether ``stage``/``seq`` is still what the journey waits for (an ended journey
+    waits only for the withdrawal of its unanswered invitation)."""
+    open_ = journey.status not in TERMINAL_STATUSES or stage == str(StageRef(Stage.WITHDRAW))
+    return open_ and journey.stage == stage and journey.stage_seq == seq
 
 
 def begin_stage(
@@ -450,7 +448,10 @@ def begin_stage(
     assert campaign is not None
     account = session.get(Account, journey.account_id)  # its own sender, not the campaign's first
     assert account is not None
-    if campaign.status is CampaignStatus.PAUSED:
+    withdrawal = journey.stage == str(StageRef(Stage.WITHDRAW))
+    if withdrawal and account.status is not AccountStatus.ACTIVE:
+        return None  # housekeeping of an ended journey waits for its sender, unheld
+    if campaign.status is CampaignStatus.PAUSED and not withdrawal:
         hold(session, journey, now=now, why="campaign paused")
         return None
     if account.status is AccountStatus.PAUSED:
@@ -460,7 +461,7 @@ def begin_stage(
         return None
     if next_open(now, working_hours(account)) != now:
         return None
-    blocked = blocked_prospect_ids(session, [journey.prospect_id])
+    blocked = {} if withdrawal else blocked_prospect_ids(session, [journey.prospect_id])
     if journey.prospect_id in blocked:
         reason = f"do not contact: {blocked[journey.prospect_id]}"
         end(session, journey, JourneyStatus.FAILED, now=now, reason=reason)
@@ -545,6 +546,42 @@ def checked(session: Session, now: datetime, journey_id: int, *, connected: bool
     journey.last_error = None
     step = after_acceptance_check(spec, accepted=connected, invited_at=journey.invited_at, now=now)
     apply_next(session, journey, step, now=now)
+    if journey.status is JourneyStatus.NOT_ACCEPTED:
+        _withdraw_later(session, journey, now=now)
+
+
+def _withdraw_later(session: Session, journey: Journey, *, now: datetime) -> None:
+    """An ended journey's invitation, still pending, is withdrawn after the sender's
+    ``withdraw_after_days``: its last stage, run by the governor like any other."""
+    account = session.get(Account, journey.account_id)
+    assert account is not None and journey.invited_at is not None
+    if account.withdraw_after_days <= 0:
+        return
+    due = max(now, journey.invited_at + timedelta(days=account.withdraw_after_days))
+    withdraw = StageRef(Stage.WITHDRAW)
+    journey.stage, journey.next_run_at = str(withdraw), due
+    journey.waiting_for = waiting_for(withdraw)
+    pacing.wake(account, due)
+
+
+def withdrawn(
+    session: Session, now: datetime, journey_id: int, *, at: datetime, accepted: bool
+) -> None:
+    """The unanswered invitation was withdrawn (or, read first, had been accepted late)."""
+    journey = lock_journey(session, journey_id)
+    if journey.stage != str(StageRef(Stage.WITHDRAW)):
+        return
+    if accepted:
+        pacing.record(session, journey, Action.VIEW, at)
+        add_event(session, journey, EventKind.INVITATION_ACCEPTED, at, seen_by="withdrawal check")
+        journey.accepted_at = journey.accepted_at or at
+    else:
+        pacing.record(session, journey, Action.WITHDRAWAL, at)
+        add_event(session, journey, EventKind.INVITATION_WITHDRAWN, at)
+    journey.stage = None
+    journey.next_run_at = None
+    journey.waiting_for = None
+    journey.updated_at = now
 
 
 def followed_up(

@@ -222,10 +222,31 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
         tx(record_inbound, inbound)
 
 
+@DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
+def withdraw_invitation(account: str, invitation_id: str) -> datetime:
+    """Withdraw; withdrawing one already gone (accepted, withdrawn) counts as done."""
+    rt = current()
+    rt.provider.withdraw_invitation(account, invitation_id)
+    return rt.clock.now()
+
+
+def _withdraw(ctx: StageContext, _: StageRef) -> None:
+    """Take back an invitation still unanswered; read first, it may have been accepted."""
+    profile, seen_at = read_profile(ctx.account_external_id, ctx.identifier)
+    if profile.connection is Connection.CONNECTED:
+        tx(lifecycle.withdrawn, ctx.journey_id, at=seen_at, accepted=True)
+        return
+    at = seen_at
+    if profile.connection is Connection.PENDING and profile.invitation_id:
+        at = withdraw_invitation(ctx.account_external_id, profile.invitation_id)
+    tx(lifecycle.withdrawn, ctx.journey_id, at=at, accepted=False)
+
+
 STAGES = {
     Stage.INVITE: _invite,
     Stage.CHECK_ACCEPTANCE: _check_acceptance,
     Stage.FOLLOW_UP: _follow_up,
+    Stage.WITHDRAW: _withdraw,
 }
 
 

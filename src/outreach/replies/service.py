@@ -128,6 +128,7 @@ def record_account_status(
         return "processed"
     if status in HEALTHY and sender_status.provider_ok(account):
         pacing.restart_warmup(account, pacing.working_hours(account).local_day(now))
+        pacing.wake(account, now)
         lifecycle.release_held(session, now, account_id=account.id)
         return "processed"
     return "ignored"

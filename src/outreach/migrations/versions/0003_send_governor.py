@@ -28,6 +28,7 @@ _INTEGERS = {
     "message_gap_max_s": "420",
     "warmup_days": "0",
     "warmup_start": "5",
+    "withdraw_after_days": "21",
 }
 
 
