@@ -25,7 +25,10 @@ The figures come from the journeys' timelines (``invitation_sent``; ``message_se
 - simulated days per real second. The span runs from the launch to the campaign's last
   recorded action, so the figure needs no baseline to be compared.
 
-A run that has not completed after ``--timeout`` real seconds is reported as a row.
+Each invitation gap outside the band is listed under the table, with what else was sent
+in between. A run that has not completed after ``--timeout`` real seconds (10 minutes by
+default) is reported as a row, and so is a run whose process failed. ``--load`` starts
+one busy-looping process per core for all the runs, as the e2e test's ``busy_cores`` does.
 
     .venv/bin/python bench/faithful_time.py                      # all three runs
     .venv/bin/python bench/faithful_time.py --runs sqlite        # about 1-3 minutes
@@ -331,6 +334,8 @@ def measure(run: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
             "real_seconds": real,
             "launched_sim": launched,
             "timelines": judged(timeline_record(journeys_of(app, campaign_id))),
+            # what one unpaged GET lists (its default limit), beside the prospects
+            "first_page": len(_ok(app.get(f"/api/campaigns/{campaign_id}/journeys"), 200)),
         }
         if fake is not None:
             from outreach.testing import Steering
@@ -469,20 +474,26 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
     )
     for column in (
         "run",
-        "gaps min / median / max (min, same local day)",
+        "gaps min/med/max, min",
         "inside 18-23",
-        "follow-up 1, median day after invitation (due 2)",
-        "sends outside hours",
-        "late follow-ups",
-        "invitations / messages",
-        "real s to complete",
-        "simulated days / real s",
+        "FU1 median day",
+        "outside hours",
+        "late FUs",
+        "inv / msg",
+        "real s",
+        "sim days / real s",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for result in results:
         for row in rows_of(result):
             table.add_row(*row)
     console.print(table)
+    console.print(
+        "gaps: between invitations on one local working day; FU1: follow-up 1's median day "
+        "after its invitation (due on day 2); late FUs: after the end of the working day "
+        "following their due day; real s: from creating the sender to `completed`",
+        highlight=False,
+    )
     for result in results:
         for source in ("timelines", "fake_log"):
             for gap in result.get(source, {}).get("off_band", []):

@@ -363,6 +363,29 @@ def campaigns_status(campaign_id: int) -> None:
     console.print(table)
 
 
+@campaigns_app.command("forecast")
+def campaigns_forecast(campaign_id: int) -> None:
+    """When the campaign's steps are expected and each sender's busiest day (a dry run)."""
+    from outreach.campaigns.forecast import forecast
+
+    with _runtime() as rt, rt.sessions() as session:
+        found = forecast(session, campaign_id, rt.clock.now())
+    if not found.prospects:
+        console.print("nothing left to forecast: every journey has ended or is held")
+        return
+    console.print(
+        f"{found.prospects} prospects; "
+        f"invitations all out by {found.invitations_done_at:%Y-%m-%d}; "
+        f"last action {found.last_action_at:%Y-%m-%d %H:%M} UTC, "
+        f"[bold]{found.days}[/bold] days from now ({found.assumption})"
+    )
+    table = Table("sender", "days active", "busiest day")
+    for sender in found.senders:
+        busiest = ", ".join(f"{n} {kind}s" for kind, n in sender.busiest_day.items())
+        table.add_row(str(sender.sender_id), str(len(sender.days)), busiest)
+    console.print(table)
+
+
 @campaigns_app.command("list")
 def campaigns_list() -> None:
     from outreach.campaigns.service import list_campaigns

@@ -77,6 +77,7 @@ class SharedClock:
     first: SimClock
     real_time: Callable[[], float] = time.time
     _held: dict[tuple[object, datetime], float] = field(default_factory=dict)
+    _let_go: set[tuple[object, datetime]] = field(default_factory=set)
     _reader: Engine | None = None
 
     def __post_init__(self) -> None:
@@ -145,13 +146,15 @@ class SharedClock:
             if real - since < limit:
                 target = sim_now
                 break
-            if real - since < limit + 1:
+            if (key, at) not in self._let_go:
+                self._let_go.add((key, at))
                 log.warning(
                     "%s has held the simulated clock for %.0f s; letting time go on",
                     key,
                     real - since,
                 )
         self._held = held_now
+        self._let_go &= set(held_now)
         return self._set_gate(target, skip=skip)
 
     def _set_gate(self, target: datetime | None, *, skip: bool) -> datetime | None:

@@ -225,7 +225,7 @@ def test_a_follow_up_a_year_after_the_invitation_is_allowed() -> None:
 @pytest.mark.parametrize(
     ("ref", "text", "waiting"),
     [
-        (StageRef(Stage.INVITE), "invite", "invitation slot"),
+        (StageRef(Stage.INVITE), "invite", "its turn to be invited"),
         (StageRef(Stage.CHECK_ACCEPTANCE), "check_acceptance", "acceptance check"),
         (StageRef(Stage.FOLLOW_UP, 3), "follow_up:3", "follow-up 3"),
     ],

@@ -49,6 +49,10 @@ def test_campaign_commands(tmp_path: Path) -> None:
     assert "imported 2" in imported.stdout
     assert "row 2" in imported.stdout and "not a LinkedIn URL" in imported.stdout
 
+    forecast = outreach(tmp_path, "campaigns", "forecast", "1")
+    assert forecast.returncode == 0, forecast.stdout + forecast.stderr
+    assert "2 prospects" in forecast.stdout and "days from now" in forecast.stdout
+
     launched = outreach(tmp_path, "campaigns", "launch", "1")
     assert launched.returncode == 0, launched.stdout + launched.stderr
     assert "2 journeys scheduled" in launched.stdout

@@ -107,7 +107,8 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
 
     lost = journeys[refuses.slug]
     assert lost["status"] == "not_accepted"
-    assert kinds(lost) == ["scheduled", "invitation_sent", "not_accepted"]
+    # Unanswered, the invitation is withdrawn on day 21 (before the others end, day 26).
+    assert kinds(lost) == ["scheduled", "invitation_sent", "not_accepted", "invitation_withdrawn"]
 
     stopped = journeys[replier.slug]
     assert stopped["status"] == "replied"

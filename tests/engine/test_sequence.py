@@ -51,7 +51,12 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
         lost = journeys[refuses[0].slug]
         assert lost.status.value == "not_accepted"
         lost_kinds = [e.kind for e in events(rt, lost.id)]
-        assert lost_kinds == ["scheduled", "invitation_sent", "not_accepted"]
+        assert lost_kinds == [
+            "scheduled",
+            "invitation_sent",
+            "not_accepted",
+            "invitation_withdrawn",
+        ]
 
         stopped = journeys[replier[0].slug]
         assert stopped.status.value == "replied"
