@@ -121,17 +121,15 @@ class SharedClock:
     def real_seconds(self, sim_span: timedelta) -> float:
         return self.first.real_seconds(sim_span)
 
-    def hold(
-        self, due: list[tuple[object, datetime]], *, skip: bool, limit: float = 20.0
-    ) -> datetime | None:
+    def hold(self, due: list[tuple[object, datetime]], *, skip: bool, limit: float = 20.0) -> bool:
         """Gate the clock at the first of ``due`` (keyed pieces of work and their times).
 
         A piece of work that has held the clock for ``limit`` real seconds is let go of
         (it is stuck: a lost workflow, a dead worker; the sweep's doctor repairs it), with
-        a warning. With ``skip``, jump to the gate when it lies ahead. The gate set.
+        a warning. With ``skip``, jump to the gate when it lies ahead. Whether it jumped.
         """
         if self.first.scale == 1:
-            return None
+            return False
         real = self.real_time()
         held_now: dict[tuple[object, datetime], float] = {}
         target: datetime | None = None
@@ -157,12 +155,19 @@ class SharedClock:
         self._let_go &= set(held_now)
         return self._set_gate(target, skip=skip)
 
-    def _set_gate(self, target: datetime | None, *, skip: bool) -> datetime | None:
+    def _set_gate(self, target: datetime | None, *, skip: bool) -> bool:
+        """Move the gate to ``target`` (jumping there with ``skip``); whether it jumped."""
         gate = None if target is None else target.timestamp()
+        seen = self.current()  # most rounds change nothing: no write lock for them
+        seen_now = seen._sim(self.real_time())
+        if gate is not None:
+            gate = max(gate, seen_now)
+        if gate == seen.gate and not (skip and gate is not None and gate > seen_now):
+            return False
         with self.engine.begin() as conn:
             row = conn.execute(_state_columns().with_for_update()).one_or_none()
             if row is None:
-                return None
+                return False
             real_anchor, sim_anchor, scale, old_gate = row
             state = SimClock(real_anchor, sim_anchor, scale, self.real_time, old_gate)
             real = self.real_time()
@@ -171,13 +176,13 @@ class SharedClock:
                 gate = max(gate, sim)
             jump = skip and gate is not None and gate > sim
             if gate == state.gate and not jump:
-                return target
+                return False
             conn.execute(
                 sa.update(ClockState)
                 .where(ClockState.id == 1)
                 .values(real_anchor=real, sim_anchor=gate if jump else sim, gate=gate)
             )
-        return None if gate is None else datetime.fromtimestamp(gate, UTC)
+        return jump
 
 
 def load_clock(factory: sessionmaker[Session], scale: float | None) -> SharedClock:

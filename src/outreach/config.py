@@ -106,9 +106,9 @@ class Settings(BaseSettings):
     @property
     def poll_seconds(self) -> float:
         """How often queues are polled: about ten simulated minutes, between 20 ms and 1 s
-        (20 ms when time skips: then what is due is all that counts)."""
+        (10 ms when time skips: then how fast the work due is done is all that counts)."""
         if self.queue_poll_seconds is not None:
             return self.queue_poll_seconds
         if self.time_skip and self.time_scale > 1:
-            return 0.02
+            return 0.01
         return min(1.0, max(0.02, 600.0 / self.time_scale))

@@ -40,6 +40,8 @@ TX_BACKOFF_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 # step, and the workflow publishes ``total`` and ``started`` events as it goes.
 BATCH = 250
 ENQUEUE_THREADS = 8
+# A round of the governor goes on while time skips ahead to work due, this many times.
+GOVERNOR_ROUNDS = 5
 # Under a compressed clock the sweep runs on simulated time, but not more often than this.
 SWEEP_MIN_GAP = 5.0
 
@@ -209,20 +211,22 @@ def governor_round(rt: Runtime) -> int:
     from outreach.journeys.lifecycle import dispatch
 
     started = 0
-    with rt.sessions() as session:
-        due = due_senders(session, rt.clock.now())
-    for account_id in due:
-        with transaction(rt) as session:
-            if dispatch(session, rt.clock.now(), account_id) is not None:
-                started += 1
-    if rt.clock.scale != 1:
-        keep_time(rt)
+    for _ in range(GOVERNOR_ROUNDS):
+        with rt.sessions() as session:
+            due = due_senders(session, rt.clock.now())
+        for account_id in due:
+            with transaction(rt) as session:
+                if dispatch(session, rt.clock.now(), account_id) is not None:
+                    started += 1
+        # Time skipped ahead to the next work due: its senders' turn comes at once.
+        if rt.clock.scale == 1 or not keep_time(rt):
+            break
     return started
 
 
-def keep_time(rt: Runtime) -> None:
+def keep_time(rt: Runtime) -> bool:
     """Gate the simulated clock at the first thing due: a sender's next action or the
-    stage it runs, and a reply the simulator is about to deliver."""
+    stage it runs, and a reply the simulator is about to deliver. Whether time jumped."""
     from outreach.accounts.repository import next_actions
 
     with rt.sessions() as session:
@@ -231,4 +235,6 @@ def keep_time(rt: Runtime) -> None:
         ]
     if rt.simulator is not None and (reply := rt.simulator.next_inbound_at()) is not None:
         due.append((("reply",), reply))
-    rt.clock.hold(due, skip=rt.settings.time_skip, limit=rt.settings.clock_hold_limit_seconds)
+    return rt.clock.hold(
+        due, skip=rt.settings.time_skip, limit=rt.settings.clock_hold_limit_seconds
+    )

@@ -139,6 +139,7 @@ def sandbox_people(count: int) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: the fake's
 def test_the_simulator_keeps_the_seeds_timing_under_load(
     database_url: str, busy_cores: None
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+import pytest
+
 from outreach.accounts.schemas import AccountCreate
 from outreach.campaigns.forecast import forecast
 from outreach.campaigns.scheduling import WorkingHours, next_day_open, next_open
@@ -37,6 +39,9 @@ def within_a_working_day(actual: datetime, expected: datetime) -> bool:
     return late <= limit
 
 
+# SQLite only: the forecast reads what any database holds alike, and the runs it is
+# compared with are the engine's, tested on both (tests/e2e/test_shared_senders.py, …).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_forecast_of_the_default_campaign_is_what_then_happens(database_url: str) -> None:
     settings = test_settings(database_url, time_scale=14_400.0, time_skip=True)
     with started(settings) as rt:

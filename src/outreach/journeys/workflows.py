@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -255,8 +255,14 @@ def run_stage(journey_id: int, stage: str, seq: int) -> str:
     """One stage the governor started; its sender is free again once it has ended."""
     outcome = _run(journey_id, stage, seq)
     tx(lifecycle.finish_stage, journey_id, seq)
-    current().governor_wanted.set()
+    wanted()
     return outcome
+
+
+def wanted() -> None:
+    """The governor's turn at once: a sender is free (unless the runtime is stopping)."""
+    with suppress(RuntimeError):
+        current().governor_wanted.set()
 
 
 def _run(journey_id: int, stage: str, seq: int) -> str:
