@@ -19,7 +19,7 @@ The figures come from the journeys' timelines (``invitation_sent``; ``message_se
 - the gaps between invitations on the same local working day, and how many fall inside
   18-23 minutes;
 - follow-up 1's median day after the invitation (it is due on day 2);
-- sends outside working hours;
+- sends (invitations, messages, withdrawals, profile views) outside working hours;
 - follow-ups that came after the end of the working day following their due day;
 - the real seconds from creating the sender to the campaign being ``completed``;
 - simulated days per real second. The span runs from the launch to the campaign's last
@@ -186,6 +186,8 @@ def timeline_record(journeys: list[dict[str, Any]]) -> Record:
                 record.sent.append(Sent("invitation", at, detail["id"]))
             elif event["kind"] == "already_connected":  # its profile was read: a view
                 record.sent.append(Sent("view", at, detail["id"]))
+            elif event["kind"] == "invitation_withdrawn":
+                record.sent.append(Sent("withdrawal", at, detail["id"]))
             elif event["kind"] == "message_sent" and invited:
                 number = event["details"]["follow_up"]
                 due = invited + timedelta(days=FOLLOW_UP_DAYS[number - 1])
@@ -209,6 +211,8 @@ def log_record(log: list[dict[str, Any]]) -> Record:
             record.sent.append(Sent("message", at, 0))
             if (since := invited.pop(entry["recipient"], None)) is not None:
                 record.first_follow_up_days.append((at - since) / DAY)
+        elif entry["kind"] == "withdrawal":
+            record.sent.append(Sent("withdrawal", at, 0))
     return record
 
 
@@ -240,6 +244,7 @@ def judged(record: Record) -> dict[str, Any]:
         "invitations": sum(1 for s in record.sent if s.kind == "invitation"),
         "messages": sum(1 for s in record.sent if s.kind == "message"),
         "views": sum(1 for s in record.sent if s.kind == "view"),
+        "withdrawals": sum(1 for s in record.sent if s.kind == "withdrawal"),
         "gaps": len(gaps),
         "gap_min": min(gaps, default=None),
         "gap_median": statistics.median(gaps) if gaps else None,
@@ -444,7 +449,7 @@ def _row(label: str, f: dict[str, Any], status: str, real: float, span_days: flo
         follow_up,
         str(f["outside_hours"]),
         str(f["late_follow_ups"]),
-        f"{f['invitations']} / {f['messages']}",
+        f"{f['invitations']} / {f['messages']} / {f.get('withdrawals', 0)}",
         done,
         f"{span_days / real:.3f}" if real else "-",
     ]
@@ -479,7 +484,7 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
         "FU1 median day",
         "outside hours",
         "late FUs",
-        "inv / msg",
+        "inv / msg / wd",
         "real s",
         "sim days / real s",
     ):
@@ -490,8 +495,8 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
     console.print(table)
     console.print(
         "gaps: between invitations on one local working day; FU1: follow-up 1's median day "
-        "after its invitation (due on day 2); late FUs: after the end of the working day "
-        "following their due day; real s: from creating the sender to `completed`",
+        "after its invitation (due on day 2); wd: withdrawals; late FUs: after the end of the "
+        "working day following their due day; real s: from creating the sender to `completed`",
         highlight=False,
     )
     for result in results:

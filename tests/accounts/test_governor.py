@@ -269,3 +269,16 @@ def test_a_step_due_in_the_day_waits_for_the_next_opening_when_looked_at_after_h
     assert decision.run is None and decision.wake is not None
     assert local(decision.wake).date() == MONDAY.date() + timedelta(days=1)
     assert time(9) <= local(decision.wake).time() <= time(9, 15)
+
+
+def test_a_profile_read_in_an_invitations_moment_leaves_the_next_invitation_in_its_band() -> None:
+    """An invitation stage that found the person connected read a profile and sent
+    nothing: the next invitation still keeps the gap from the last one sent."""
+    last = MONDAY + timedelta(minutes=5)
+    history = History.of([Done(Action.INVITATION, last)], NEW_YORK)
+    pol = policy()
+    slot = earliest(pol, history, Action.INVITATION, MONDAY)
+    history.add(Done(Action.VIEW, slot))  # the already-connected read, at the slot
+    after = earliest(pol, history, Action.INVITATION, slot)
+    assert after == slot
+    assert timedelta(minutes=18) <= after - last <= timedelta(minutes=23)

@@ -7,7 +7,7 @@ time, from what the account actually did (``History``), never from slots booked 
   week, as LinkedIn counts) for invitations, messages and profile views, the invitation
   cap ramping up while the account warms up (``Ramp``);
 - a random gap after the previous action of the same kind, measured from when it was
-  actually sent, and a shorter spacing after any action (``Band``);
+  actually sent, and a shorter spacing after any send (``Band``);
 - the sender's working hours and days, in its time zone;
 - priorities: an approved reply first, then due follow-ups, acceptance checks, and new
   invitations last; between campaigns sharing the sender, the one served least today;
@@ -133,7 +133,10 @@ DEFAULT_GAPS = {
 }
 # Invitations pending at once: LinkedIn restricts accounts with too many.
 PENDING_INVITATIONS_LIMIT = 500
+# After a send (an invitation or a message), nothing else goes out for a moment; a profile
+# read is no send (reading a profile, then inviting, is what a person does).
 DEFAULT_SPACING = Band(timedelta(seconds=45), timedelta(seconds=90))
+SENDS = frozenset({Action.INVITATION, Action.MESSAGE})
 # The first action of a day comes up to this long after the window opens.
 OPENING_SPREAD = timedelta(minutes=15)
 
@@ -146,7 +149,7 @@ class Policy:
     hours: WorkingHours = field(default_factory=WorkingHours)
     caps: dict[Action, Caps] = field(default_factory=lambda: dict(DEFAULT_CAPS))
     gaps: dict[Action, Band] = field(default_factory=lambda: dict(DEFAULT_GAPS))
-    spacing: Band = DEFAULT_SPACING  # after any action, whatever its kind
+    spacing: Band = DEFAULT_SPACING  # after any send, whatever comes next
     ramp: Ramp | None = None
     pending_limit: int = PENDING_INVITATIONS_LIMIT  # no new invitation at or above it
 
@@ -174,7 +177,7 @@ class History:
 
     hours: WorkingHours
     last: dict[Action, datetime] = field(default_factory=dict)
-    last_any: datetime | None = None
+    last_send: datetime | None = None  # the last invitation or message: spacing counts from it
     per_day: Counter[tuple[Action, date]] = field(default_factory=Counter)
     served: Counter[tuple[int, date]] = field(default_factory=Counter)  # campaign, day
     pending_invitations: int = 0  # sent, neither accepted nor withdrawn yet
@@ -194,8 +197,8 @@ class History:
         at = done.at.astimezone(UTC)
         if done.action not in self.last or self.last[done.action] < at:
             self.last[done.action] = at
-        if self.last_any is None or self.last_any < at:
-            self.last_any = at
+        if done.action in SENDS and (self.last_send is None or self.last_send < at):
+            self.last_send = at
         day = self.hours.local_day(at)
         self.per_day[done.action, day] += 1
         if done.campaign is not None:
@@ -226,8 +229,8 @@ def earliest(policy: Policy, history: History, action: Action, not_before: datet
     last = history.last.get(action)
     if last is not None:
         at = max(at, last + policy.gaps[action].draw(policy.sender, action.value, last))
-    if history.last_any is not None:
-        at = max(at, history.last_any + policy.spacing.draw(policy.sender, history.last_any))
+    if history.last_send is not None:
+        at = max(at, history.last_send + policy.spacing.draw(policy.sender, history.last_send))
     hours = policy.hours
     opened = False  # moved to a window's opening: start a little after it, not on the dot
     for _ in range(400):  # at most a year of closed days, full days and full weeks

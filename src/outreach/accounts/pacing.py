@@ -19,6 +19,7 @@ from outreach.accounts import status as sender_status
 from outreach.accounts.governor import (
     DEFAULT_CAPS,
     DEFAULT_GAPS,
+    SENDS,
     Action,
     Band,
     Candidate,
@@ -112,7 +113,8 @@ def history(session: Session, account: Account, now: datetime) -> History:
             ).scalar_one_or_none()
             if last is not None:
                 found.last[action] = last
-                found.last_any = max(found.last_any or last, last)
+                if action in SENDS:
+                    found.last_send = max(found.last_send or last, last)
     return found
 
 
