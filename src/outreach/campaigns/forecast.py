@@ -23,7 +23,7 @@ from outreach.accounts.simulate import Path, daily_load, simulate
 from outreach.campaigns.rotation import assign_senders
 from outreach.campaigns.sequence import SequenceSpec, Stage, StageRef
 from outreach.campaigns.service import get_campaign
-from outreach.models import TERMINAL_STATUSES, Campaign, Journey, Prospect
+from outreach.models import TERMINAL_STATUSES, Campaign, CampaignStatus, Journey, Prospect
 from outreach.prospects.repository import pending_prospects
 
 HORIZON = timedelta(days=400)
@@ -123,29 +123,33 @@ def _waiting(
 ) -> tuple[list[Path], dict[int, SequenceSpec], dict[int, int]]:
     """Every journey waiting for these senders, as a path of the dry run."""
     rows = session.execute(
-        sa.select(Journey, Campaign.sequence)
+        sa.select(
+            Journey.id,
+            Journey.campaign_id,
+            Journey.account_id,
+            Journey.prospect_id,
+            Journey.stage,
+            Journey.next_run_at,
+            Journey.invited_at,
+        )
         .join(Campaign, Campaign.id == Journey.campaign_id)
         .where(Journey.account_id.in_(sender_ids), Journey.held.is_(False))
         .where(Journey.status.not_in(TERMINAL_STATUSES), Journey.stage.is_not(None))
-    ).unique()
+        .where(Campaign.status == CampaignStatus.ACTIVE)
+    )
     paths: list[Path] = []
     specs: dict[int, SequenceSpec] = {}
     identity: dict[int, int] = {}
-    for journey, sequence in rows:
-        assert journey.stage is not None
-        specs.setdefault(journey.campaign_id, SequenceSpec.model_validate(sequence))
-        due = max(journey.next_run_at or now, now)
-        paths.append(
-            Path(
-                journey.id,
-                journey.campaign_id,
-                journey.account_id,
-                StageRef.parse(journey.stage),
-                due,
-                journey.invited_at,
-            )
-        )
-        identity[journey.id] = journey.prospect_id
+    for jid, campaign_id, sender, prospect_id, stage, next_run_at, invited_at in rows:
+        if campaign_id not in specs:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            specs[campaign_id] = SequenceSpec.model_validate(campaign.sequence)
+        assert stage is not None
+        due = max(next_run_at or now, now)
+        ref = StageRef.parse(stage)
+        paths.append(Path(jid, campaign_id, sender, ref, due, invited_at))
+        identity[jid] = prospect_id
     return paths, specs, identity
 
 
