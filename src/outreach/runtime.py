@@ -161,10 +161,14 @@ def start(
 
 
 def stop() -> None:
+    """Stop the loops, then DBOS, and only then forget the runtime: a stage still running
+    meanwhile fails on DBOS (and stays PENDING, recovered at the next start), never on a
+    missing runtime (which would leave its workflow in ERROR)."""
     global _current
-    rt, _current = _current, None
+    rt = _current
     if rt is not None:
         rt.shutdown()
     DBOS.destroy(workflow_completion_timeout_sec=0)
+    _current = None
     if rt is not None:
         rt.engine.dispose()

@@ -97,7 +97,7 @@ def run_campaign(app: httpx.Client, people: list[dict[str, Any]], account: dict[
 def sent_of(app: httpx.Client, campaign_id: int) -> list[Sent]:
     """Every invitation and message on the campaign's timelines."""
     sent: list[Sent] = []
-    for journey in app.get(f"/api/campaigns/{campaign_id}/journeys").json():
+    for journey in app.get(f"/api/campaigns/{campaign_id}/journeys?limit=1000").json():
         detail = app.get(f"/api/journeys/{journey['id']}").json()
         invited = detail["invited_at"] and datetime.fromisoformat(detail["invited_at"])
         for event in detail["events"]:

@@ -223,10 +223,18 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
-def withdraw_invitation(account: str, invitation_id: str) -> datetime:
-    """Withdraw; withdrawing one already gone (accepted, withdrawn) counts as done."""
+def withdraw_invitation(account: str, provider_id: str, invitation_id: str | None) -> datetime:
+    """Withdraw; withdrawing one already gone (accepted, withdrawn) counts as done.
+
+    A profile does not always carry its invitation's id (Unipile's does not): then it is
+    looked up among the account's sent invitations.
+    """
     rt = current()
-    rt.provider.withdraw_invitation(account, invitation_id)
+    if invitation_id is None:
+        sent = rt.provider.list_sent_invitations(account)
+        invitation_id = next((s.invitation_id for s in sent if s.provider_id == provider_id), None)
+    if invitation_id is not None:
+        rt.provider.withdraw_invitation(account, invitation_id)
     return rt.clock.now()
 
 
@@ -237,8 +245,9 @@ def _withdraw(ctx: StageContext, _: StageRef) -> None:
         tx(lifecycle.withdrawn, ctx.journey_id, at=seen_at, accepted=True)
         return
     at = seen_at
-    if profile.connection is Connection.PENDING and profile.invitation_id:
-        at = withdraw_invitation(ctx.account_external_id, profile.invitation_id)
+    if profile.connection is Connection.PENDING:
+        invitation = profile.invitation_id
+        at = withdraw_invitation(ctx.account_external_id, profile.provider_id, invitation)
     tx(lifecycle.withdrawn, ctx.journey_id, at=at, accepted=False)
 
 
