@@ -76,4 +76,9 @@ def test_default_sequence_accepted_not_accepted_and_replied(database_url: str) -
         assert answered.end_reason == "replied after the sequence"
 
         log = rt.simulator.log()
-        assert Counter(entry["kind"] for entry in log) == {"invitation": 4, "message": 12}
+        # The unanswered invitation was withdrawn on day 21.
+        assert Counter(entry["kind"] for entry in log) == {
+            "invitation": 4,
+            "message": 12,
+            "withdrawal": 1,
+        }
