@@ -125,7 +125,8 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
     assert reply["details"]["text"] == replier.reply_text
 
     log = stack.log()
-    assert Counter(e["kind"] for e in log) == {"invitation": 3, "message": 5 + 2}
+    # The unanswered invitation is withdrawn on day 21, through Unipile too.
+    assert Counter(e["kind"] for e in log) == {"invitation": 3, "message": 5 + 2, "withdrawal": 1}
     stack.assert_no_action_twice()
 
     # Replaying what the fake delivered, or posting garbage, changes nothing either.

@@ -139,7 +139,10 @@ def test_the_sweep_runs_on_simulated_time_and_picks_up_a_forgotten_prospect(
             lambda: any(e.kind == "invitation_sent" for e in events(rt, late_journey.id)),
             what="the late prospect's invitation",
         )
-        assert DBOS.list_workflows(name=sweep.__qualname__, status="SUCCESS")
+        wait_until(  # the sweep goes on to the doctor after scheduling: it ends a bit later
+            lambda: DBOS.list_workflows(name=sweep.__qualname__, status="SUCCESS"),
+            what="a sweep to finish",
+        )
 
 
 def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> None:
