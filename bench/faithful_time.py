@@ -50,7 +50,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -63,8 +63,17 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from outreach import testing
 from outreach.campaigns.scheduling import WorkingHours
-from outreach.timing import Sent, gaps_outside, invitation_gaps, late_follow_ups, outside_hours
+from outreach.testing import new_york_sender
+from outreach.timing import (
+    Sent,
+    gaps_outside,
+    invitation_gaps,
+    late_follow_ups,
+    outside_hours,
+    sends_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -86,20 +95,6 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 # -- one run, in its own process -----------------------------------------------------------
-
-
-def new_york_sender(**fields: Any) -> dict[str, Any]:
-    return {
-        "name": "New York sender",
-        "timezone": "America/New_York",
-        "work_start": "09:00:00",
-        "work_end": "18:00:00",
-        "work_days": ["mon", "tue", "wed", "thu", "fri"],
-        "daily_invite_cap": 20,
-        "weekly_invite_cap": 100,
-        "warmup_days": 0,
-        **fields,
-    }
 
 
 def people(count: int) -> list[dict[str, Any]]:
@@ -173,27 +168,18 @@ class Record:
 
 
 def timeline_record(journeys: list[dict[str, Any]]) -> Record:
-    """From the timelines, as ``sent_of`` in the e2e test; follow-up 1 is counted for
-    journeys that sent an invitation (not for people already connected)."""
-    record = Record()
+    """From the timelines (``timing.sends_of``, as the e2e test reads them); follow-up 1 is
+    counted for journeys that sent an invitation (not for people already connected)."""
+    record = Record(sends_of(journeys, FOLLOW_UP_DAYS))
     for detail in journeys:
-        invited = detail["invited_at"] and datetime.fromisoformat(detail["invited_at"])
-        invitation = False
+        kinds = {e["kind"] for e in detail["events"]}
+        if "invitation_sent" not in kinds:
+            continue
+        invited = datetime.fromisoformat(detail["invited_at"])
         for event in detail["events"]:
-            at = datetime.fromisoformat(event["at"])
-            if event["kind"] == "invitation_sent":
-                invitation = True
-                record.sent.append(Sent("invitation", at, detail["id"]))
-            elif event["kind"] == "already_connected":  # its profile was read: a view
-                record.sent.append(Sent("view", at, detail["id"]))
-            elif event["kind"] == "invitation_withdrawn":
-                record.sent.append(Sent("withdrawal", at, detail["id"]))
-            elif event["kind"] == "message_sent" and invited:
-                number = event["details"]["follow_up"]
-                due = invited + timedelta(days=FOLLOW_UP_DAYS[number - 1])
-                record.sent.append(Sent("message", at, detail["id"], due))
-                if number == 1 and invitation:
-                    record.first_follow_up_days.append((at - invited) / DAY)
+            if event["kind"] == "message_sent" and event["details"]["follow_up"] == 1:
+                at = datetime.fromisoformat(event["at"])
+                record.first_follow_up_days.append((at - invited) / DAY)
     return record
 
 
@@ -366,23 +352,9 @@ def run_one(args: argparse.Namespace) -> int:
 
 @contextmanager
 def busy_cores(on: bool) -> Iterator[None]:
-    """One busy-looping process per core for the whole block (as the test's ``busy_cores``)."""
-    burners = []
-    if on:
-        for _ in range(os.cpu_count() or 1):
-            burners.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", "while True: pass"],
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
-    try:
+    """One busy-looping process per core for the whole block, if ``on``."""
+    with testing.busy_cores() if on else nullcontext():
         yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
 
 
 def child_argv(run: str, args: argparse.Namespace) -> list[str]:

@@ -7,6 +7,9 @@ Used by Outreach's own tests; usable by anyone who builds on it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -334,3 +337,41 @@ class Steering:
     def assert_no_action_twice(self) -> None:
         repeated = repeated_actions(self.log())
         assert not repeated, f"the fake LinkedIn received the same action twice: {repeated}"
+
+
+# -- the timing scenario and the load it runs under ---------------------------------------
+
+
+def new_york_sender(**fields: Any) -> dict[str, Any]:
+    """The issue's sender, as ``POST /api/accounts`` takes it: New York, 09-18 Monday to
+    Friday, 20 invitations a day, no warm-up."""
+    return {
+        "name": "New York sender",
+        "timezone": "America/New_York",
+        "work_start": "09:00:00",
+        "work_end": "18:00:00",
+        "work_days": ["mon", "tue", "wed", "thu", "fri"],
+        "daily_invite_cap": 20,
+        "weekly_invite_cap": 100,
+        "warmup_days": 0,
+        **fields,
+    }
+
+
+@contextmanager
+def busy_cores() -> Iterator[None]:
+    """One busy-looping process per core for the whole block; only those are stopped."""
+    burners = [
+        subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(os.cpu_count() or 1)
+    ]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()

@@ -7,8 +7,10 @@ violations out; used by the end-to-end tests and ``bench/faithful_time.py``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from outreach.campaigns.scheduling import WorkingHours, next_day_open, next_open
 
@@ -19,6 +21,31 @@ class Sent:
     at: datetime
     journey: int
     due: datetime | None = None  # a follow-up's day, from the invitation
+
+
+def sends_of(details: list[dict[str, Any]], follow_up_days: Sequence[float]) -> list[Sent]:
+    """What the journeys' timelines (``GET /api/journeys/{id}``, as JSON) say was done: each
+    invitation, each message with its day (from the invitation, or from when the relation
+    was seen), each profile read of someone already connected, each withdrawal."""
+    sent: list[Sent] = []
+    for detail in details:
+        invited = detail["invited_at"] and datetime.fromisoformat(detail["invited_at"])
+        for event in detail["events"]:
+            at, kind = datetime.fromisoformat(event["at"]), event["kind"]
+            if kind in _KINDS:
+                sent.append(Sent(_KINDS[kind], at, detail["id"]))
+            elif kind == "message_sent":
+                assert invited, detail  # a message follows an invitation or a relation
+                due = invited + timedelta(days=follow_up_days[event["details"]["follow_up"] - 1])
+                sent.append(Sent("message", at, detail["id"], due))
+    return sent
+
+
+_KINDS = {
+    "invitation_sent": "invitation",
+    "already_connected": "view",  # its profile was read
+    "invitation_withdrawn": "withdrawal",
+}
 
 
 def outside_hours(sent: list[Sent], hours: WorkingHours) -> list[Sent]:

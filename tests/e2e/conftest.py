@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -210,6 +210,29 @@ class Stack:
             query = query.where(WebhookDelivery.event == event)
         with runtime.current().sessions() as session:
             return list(session.execute(query).scalars())
+
+
+@contextmanager
+def serve_sandbox(database_url: str, **overrides: Any) -> Iterator[httpx.Client]:
+    """Our app on the simulator (its own provider, no fake Unipile) over loopback, time
+    compressed 14400x and skipping to the work due; a client for its API."""
+    settings = Settings(
+        **{
+            "database_url": database_url,
+            "time_scale": 14_400.0,
+            "time_skip": True,
+            "sandbox_error_rate": 0.0,
+            "executor_id": f"e2e-{uuid.uuid4().hex[:8]}",
+            "sweep_cron": "0 0 1 1 *",
+        }
+        | overrides
+    )
+    sock = free_socket()
+    with (
+        serve_on(create_app(settings), sock),
+        httpx.Client(base_url=url_of(sock), timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ campaign finished in under five minutes of real time.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -22,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from outreach import testing
 from outreach.campaigns.scheduling import WorkingHours
-from outreach.config import Settings
-from outreach.testing import wait_until
+from outreach.testing import new_york_sender, wait_until
 from outreach.timing import (
     Sent,
     gaps_outside,
@@ -32,10 +29,9 @@ from outreach.timing import (
     late_follow_ups,
     outside_hours,
     per_day,
+    sends_of,
 )
-from outreach.web.app import create_app
-from tests.e2e.conftest import ACCOUNTS, Stack
-from tests.loopback import free_socket, serve_on, url_of
+from tests.e2e.conftest import ACCOUNTS, Stack, serve_sandbox
 
 SCALE = 14_400.0
 PROSPECTS = 120
@@ -49,36 +45,11 @@ FOLLOW_UP_DAYS = (2, 7, 14, 19, 26)
 REAL_LIMIT = 300.0  # seconds
 
 
-def new_york_sender(**fields: Any) -> dict[str, Any]:
-    return {
-        "name": "New York sender",
-        "timezone": "America/New_York",
-        "work_start": "09:00:00",
-        "work_end": "18:00:00",
-        "work_days": ["mon", "tue", "wed", "thu", "fri"],
-        "daily_invite_cap": 20,
-        "weekly_invite_cap": 100,
-        "warmup_days": 0,
-        **fields,
-    }
-
-
 @pytest.fixture
 def busy_cores() -> Iterator[None]:
     """Another process keeping both cores busy for the whole test."""
-    spin = (
-        "import multiprocessing as m\n"
-        "def f():\n while True: pass\n"
-        "ps = [m.Process(target=f) for _ in range(2)]\n"
-        "[p.start() for p in ps]\n[p.join() for p in ps]"
-    )
-    load = subprocess.Popen([sys.executable, "-c", spin])
-    try:
+    with testing.busy_cores():
         yield
-    finally:
-        load.kill()
-        load.wait()
-        subprocess.run(["pkill", "-f", "while True: pass"], check=False)
 
 
 def run_campaign(app: httpx.Client, people: list[dict[str, Any]], account: dict[str, Any]) -> int:
@@ -95,23 +66,10 @@ def run_campaign(app: httpx.Client, people: list[dict[str, Any]], account: dict[
 
 
 def sent_of(app: httpx.Client, campaign_id: int) -> list[Sent]:
-    """Every invitation and message on the campaign's timelines."""
-    sent: list[Sent] = []
-    for journey in app.get(f"/api/campaigns/{campaign_id}/journeys?limit=1000").json():
-        detail = app.get(f"/api/journeys/{journey['id']}").json()
-        invited = detail["invited_at"] and datetime.fromisoformat(detail["invited_at"])
-        for event in detail["events"]:
-            at = datetime.fromisoformat(event["at"])
-            if event["kind"] == "invitation_sent":
-                sent.append(Sent("invitation", at, journey["id"]))
-            elif event["kind"] == "already_connected":  # its profile was read: a view
-                sent.append(Sent("view", at, journey["id"]))
-            elif event["kind"] == "message_sent":
-                assert invited, detail  # the invitation, or when the relation was seen
-                number = event["details"]["follow_up"]
-                due = invited + timedelta(days=FOLLOW_UP_DAYS[number - 1])
-                sent.append(Sent("message", at, journey["id"], due))
-    return sent
+    """Every invitation and message on the campaign's timelines (and who was connected)."""
+    journeys = app.get(f"/api/campaigns/{campaign_id}/journeys?limit=1000").json()
+    details = [app.get(f"/api/journeys/{j['id']}").json() for j in journeys]
+    return [s for s in sends_of(details, FOLLOW_UP_DAYS) if s.kind != "withdrawal"]
 
 
 def assert_faithful(sent: list[Sent], real_seconds: float, prospects: int = PROSPECTS) -> None:
@@ -147,19 +105,7 @@ def sandbox_people(count: int) -> list[dict[str, Any]]:
 def test_the_simulator_keeps_the_seeds_timing_under_load(
     database_url: str, busy_cores: None
 ) -> None:
-    settings = Settings(
-        database_url=database_url,
-        time_scale=SCALE,
-        time_skip=True,
-        sandbox_error_rate=0.0,
-        executor_id=f"timing-{uuid.uuid4().hex[:8]}",
-        sweep_cron="0 0 1 1 *",
-    )
-    sock = free_socket()
-    with (
-        serve_on(create_app(settings), sock),
-        httpx.Client(base_url=url_of(sock), timeout=30) as app,
-    ):
+    with serve_sandbox(database_url, time_scale=SCALE) as app:
         started = time.monotonic()
         campaign_id = run_campaign(app, sandbox_people(PROSPECTS), new_york_sender())
         real = wait_finished(app, campaign_id, started)

@@ -8,7 +8,6 @@ why, the other goes on.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,11 +20,9 @@ import pytest
 
 from outreach import runtime
 from outreach.campaigns.scheduling import WorkingHours
-from outreach.config import Settings
 from outreach.testing import wait_until
 from outreach.timing import Sent, gaps_outside, invitation_gaps, outside_hours
-from outreach.web.app import create_app
-from tests.loopback import free_socket, serve_on, url_of
+from tests.e2e.conftest import serve_sandbox
 
 HOURS = WorkingHours("America/New_York", clock_time(9), clock_time(18))
 DAILY, LOWERED = 12, 4
@@ -42,19 +39,7 @@ class Action:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[httpx.Client]:
-    settings = Settings(
-        database_url=database_url,
-        time_scale=14_400.0,
-        time_skip=True,
-        sandbox_error_rate=0.0,
-        executor_id=f"shared-{uuid.uuid4().hex[:8]}",
-        sweep_cron="0 0 1 1 *",
-    )
-    sock = free_socket()
-    with (
-        serve_on(create_app(settings), sock),
-        httpx.Client(base_url=url_of(sock), timeout=30) as client,
-    ):
+    with serve_sandbox(database_url) as client:
         yield client
 
 

@@ -104,17 +104,18 @@ def history(session: Session, account: Account, now: datetime) -> History:
     done = [Done(Action(kind), at, campaign) for kind, at, campaign in rows]
     found = History.of(done, hours)
     found.pending_invitations = pending_invitations(session, account.id)
-    for action in Action:  # the last one may be older than this week
-        if action not in found.last:
-            last = session.execute(
-                sa.select(sa.func.max(SenderAction.at)).where(
-                    SenderAction.account_id == account.id, SenderAction.kind == action.value
-                )
-            ).scalar_one_or_none()
-            if last is not None:
-                found.last[action] = last
-                if action in SENDS:
-                    found.last_send = max(found.last_send or last, last)
+    missing = [action.value for action in Action if action not in found.last]
+    if missing:  # the last one of a kind may be older than the week read: one query for all
+        older = session.execute(
+            sa.select(SenderAction.kind, sa.func.max(SenderAction.at))
+            .where(SenderAction.account_id == account.id, SenderAction.kind.in_(missing))
+            .group_by(SenderAction.kind)
+        )
+        for kind, last in older:
+            action = Action(kind)
+            found.last[action] = last
+            if action in SENDS:
+                found.last_send = max(found.last_send or last, last)
     return found
 
 
