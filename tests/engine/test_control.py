@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS
 
+from outreach.accounts.repository import lock_sender
 from outreach.campaigns.commands import launch as launch_command
 from outreach.campaigns.commands import pause, resume
 from outreach.campaigns.workflows import schedule_campaign, sweep
@@ -157,6 +158,7 @@ def test_the_sweep_repairs_a_stage_whose_enqueue_was_lost(database_url: str) -> 
         # As if a crash struck between the governor's commit (the sender busy with the
         # journey's next stage) and the enqueue of that stage: nobody will run it.
         with rt.sessions.begin() as session:
+            lock_sender(session, journey.account_id)  # the global lock order: sender first
             lost = session.get(Journey, journey.id)
             assert lost is not None
             lost.stage_seq += 1

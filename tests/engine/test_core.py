@@ -20,6 +20,7 @@ from dbos import DBOS
 from dbos import error as dbos_error
 
 from outreach.accounts.commands import get as get_account
+from outreach.accounts.repository import lock_sender
 from outreach.campaigns.commands import launch as launch_command
 from outreach.campaigns.commands import pause, resume
 from outreach.campaigns.service import get_campaign
@@ -175,6 +176,9 @@ def test_the_doctor_finds_and_repairs_each_kind_of_stalled_journey(database_url:
 
         by_slug = wait_until(resting, what="the invitations")
         with rt.sessions.begin() as session:
+            senders = {by_slug[p.slug].account_id for p in (lost, held, forgotten)}
+            for sid in sorted(senders):  # the global lock order: senders first
+                lock_sender(session, sid)
             # A stage whose enqueue was lost (a crash between the governor's commit and
             # the enqueue): its sender waits for a workflow that does not exist ...
             journey = session.get(Journey, by_slug[lost.slug].id)
