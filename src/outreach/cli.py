@@ -41,7 +41,11 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(unipile_app, name="unipile")
+users_app = typer.Typer(
+    help="Who may use the dashboard and the API: users, roles and API keys.", no_args_is_help=True
+)
 app.add_typer(dnc_app, name="dnc")
+app.add_typer(users_app, name="users")
 console = Console()
 
 
@@ -526,3 +530,102 @@ def unipile_webhooks(
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+# -- users and API keys (the server's operator: full rights) -------------------------------
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = typer.prompt(
+        "Password (12 characters at least)", hide_input=True, confirmation_prompt=True
+    )
+    return value
+
+
+def _new_user(username: str, role: str, password_stdin: bool) -> None:
+    from outreach.users.commands import create_user
+    from outreach.users.schemas import BOOTSTRAP, UserCreate
+
+    password = _password(password_stdin)
+    try:
+        data = UserCreate(username=username, password=password, role=role)
+    except ValidationError as exc:
+        _invalid(exc)
+    with _runtime() as rt:
+        user = create_user(rt, BOOTSTRAP, data)
+    console.print(f"{user.role.value} [bold]{escape(user.username)}[/bold] created (id {user.id})")
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input (for scripts).")
+    ] = False,
+) -> None:
+    """Create an admin (the first one, or another: the way back in when one is lost)."""
+    _new_user(username, "admin", password_stdin)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="member or admin.")] = "member",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+) -> None:
+    """Create a user."""
+    _new_user(username, role, password_stdin)
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    from outreach.users.commands import list_users
+    from outreach.users.schemas import BOOTSTRAP
+
+    with _runtime() as rt:
+        found = list_users(rt, BOOTSTRAP)
+    if as_json:
+        for user in found:
+            print(user.model_dump_json())
+        return
+    table = Table("id", "username", "role", "state")
+    for user in found:
+        state = "disabled" if user.disabled_at else "active"
+        table.add_row(str(user.id), escape(user.username), user.role.value, state)
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(user_id: int) -> None:
+    """Disable a user: their sessions end and their API keys stop working."""
+    from outreach.users.commands import disable_user
+    from outreach.users.schemas import BOOTSTRAP
+
+    with _runtime() as rt:
+        user = disable_user(rt, BOOTSTRAP, user_id)
+    console.print(f"user {escape(user.username)} disabled")
+
+
+@users_app.command("key")
+def users_key(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+) -> None:
+    """Create an API key for a user and print it (the only time it is shown)."""
+    from outreach.errors import NotFound
+    from outreach.users.commands import create_key
+    from outreach.users.repository import by_username
+    from outreach.users.schemas import BOOTSTRAP, ApiKeyCreate
+
+    with _runtime() as rt:
+        with rt.sessions() as session:
+            user = by_username(session, username)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        created = create_key(rt, BOOTSTRAP, ApiKeyCreate(name=name), user_id=user.id)
+    console.print(f"API key {escape(created.name)!r} for {escape(username)} (shown once):")
+    print(created.key)

@@ -20,7 +20,30 @@ class Settings(BaseSettings):
         description="SQLite (WAL) by default; postgresql+psycopg://… in production.",
     )
     api_key: SecretStr | None = Field(
-        default=None, description="Bearer token for /api. Unset: the API is open (local use)."
+        default=None,
+        description=(
+            "A bootstrap key: a bearer token for /api with an admin's rights, to create the "
+            "first users and keys from a script. Unset: only users' own keys open the API."
+        ),
+    )
+    allowed_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost"],
+        description=(
+            "Host names the server answers to (the Host header), against DNS rebinding; "
+            "'*' allows any. Add your domain when you serve it beyond this machine."
+        ),
+    )
+    session_idle_hours: float = Field(
+        default=12, gt=0, description="A dashboard session unused this long ends."
+    )
+    session_max_days: float = Field(
+        default=7, gt=0, description="A dashboard session ends this long after its login."
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="The largest request body, but for imports."
+    )
+    max_import_bytes: int = Field(
+        default=50_000_000, ge=1024, description="The largest prospect import (a CSV or JSON)."
     )
     time_scale: float = Field(default=1.0, gt=0, description="Simulated seconds per real second.")
     time_skip: bool = Field(
@@ -80,8 +103,19 @@ class Settings(BaseSettings):
         # An empty key (an unset compose variable) must not quietly mean "no key at all".
         if value is not None and not value.get_secret_value().strip():
             raise ValueError(
-                "OUTREACH_API_KEY is set but empty: unset it to run without a key, or set one"
+                "OUTREACH_API_KEY is set but empty: unset it to run without a bootstrap key, "
+                "or set one of at least 20 characters"
             )
+        if value is not None and len(value.get_secret_value()) < 20:
+            raise ValueError("OUTREACH_API_KEY is too short: use at least 20 characters")
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        # OUTREACH_ALLOWED_HOSTS=a.example,b.example as well as a JSON list.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [h.strip() for h in value.split(",") if h.strip()]
         return value
 
     @field_validator("sweep_cron")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import Field
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+MAX_ID = 2**63 - 1  # the largest id either database stores: a larger one is bad input
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

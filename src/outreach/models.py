@@ -312,3 +312,51 @@ class DoNotContact(Base):
 
 # Who else has this person (an import's cross-campaign check) looks prospects up by slug.
 sa.Index("ix_prospects_public_identifier", Prospect.public_identifier)
+
+
+# -- people who use Outreach --------------------------------------------------------------
+# Their times are real wall-clock UTC, not the simulated clock: a session expires in
+# hours of the operator's day, whatever the time scale.
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # everything, including users and everyone's API keys
+    MEMBER = "member"  # campaigns, senders, prospects, the list; their own API keys
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A dashboard login. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the database opens no session. Logout deletes the row."""
+
+    __tablename__ = "user_sessions"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A user's API key: shown once when created, stored as its SHA-256 (the key is 256
+    random bits, so a fast hash is as strong as a slow one); listed by its prefix."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(20))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from outreach.accounts import pacing, status
 from outreach.accounts.repository import get_account, list_accounts, lock_sender
-from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate, day_numbers
+from outreach.accounts.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountUpdate,
+    day_numbers,
+    local_time,
+)
 from outreach.errors import Conflict, InvalidInput
 from outreach.journeys.lifecycle import hold_all
 from outreach.linkedin.provider import AccountError, AccountState, LinkedInProvider, ProviderError
@@ -113,6 +119,8 @@ def update_account(rt: Runtime, account_id: int, data: AccountUpdate) -> Account
                 setattr(account, _MINUTES[name], round(value * 60))
             elif name == "work_days":
                 account.work_days = day_numbers(value)
+            elif name in ("work_start", "work_end"):
+                setattr(account, name, local_time(value, changes.get("timezone", account.timezone)))
             else:
                 setattr(account, name, value)
         _check_account(account)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,26 @@ def valid_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {value!r}") from exc
     return value
+
+
+def local_time(value: time, zone: str) -> time:
+    """A working-hours time as the sender's local time. One given with an offset
+    (``17:00Z``, ``09:00+02:00``) is converted into the sender's zone, at today's offset;
+    one without is local already."""
+    if value.tzinfo is None:
+        return value
+    moment = datetime.combine(datetime.now(UTC).date(), value)
+    return moment.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
+
+
+def hhmm(value: object) -> object:
+    """A time of day as ``HH:MM`` (``HH:MM:SS`` when it has seconds): local, no offset."""
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    return value
+
+
+LOCAL_TIME = Field(pattern=r"^\d{2}:\d{2}(:\d{2})?$", examples=["09:00"])
 
 
 def valid_days(value: list[str]) -> list[str]:
@@ -77,6 +97,8 @@ class AccountCreate(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> AccountCreate:
+        self.work_start = local_time(self.work_start, self.timezone)
+        self.work_end = local_time(self.work_end, self.timezone)
         if self.work_start >= self.work_end:
             raise ValueError("work_start must be before work_end")
         _check_gaps(self)
@@ -171,8 +193,8 @@ class AccountOut(BaseModel):
     provider: str
     external_id: str
     timezone: str
-    work_start: time
-    work_end: time
+    work_start: str = LOCAL_TIME
+    work_end: str = LOCAL_TIME
     work_days: list[str]
     daily_invite_cap: int
     weekly_invite_cap: int
@@ -189,6 +211,11 @@ class AccountOut(BaseModel):
     paused_by: str | None = Field(default=None, description="person | provider, when not active")
     paused_until: datetime | None
     governor: Governor | None = None
+
+    @field_validator("work_start", "work_end", mode="before")
+    @classmethod
+    def _local(cls, value: object) -> object:
+        return hhmm(value)
 
     @field_validator("work_days", mode="before")
     @classmethod

@@ -7,12 +7,13 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.campaigns.sequence import SequenceSpec, Templates
+from outreach.db import DbId
 
 
 class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    account_id: int = Field(description="The campaign's (first) sender account.")
-    account_ids: list[int] = Field(
+    account_id: DbId = Field(description="The campaign's (first) sender account.")
+    account_ids: list[DbId] = Field(
         default_factory=list,
         max_length=50,
         description="More sender accounts: each prospect gets one of them for life, "
@@ -43,7 +44,7 @@ class CampaignSummary(CampaignOut):
 
 
 class LaunchRequest(BaseModel):
-    campaign_id: int
+    campaign_id: DbId
 
 
 class Accepted(BaseModel):

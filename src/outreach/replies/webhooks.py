@@ -5,7 +5,10 @@ so that header is the only proof of origin and nothing is accepted without it. E
 delivery is authenticated, parsed, handed to ``outreach.replies.service`` and stored
 in ``webhook_deliveries`` with what became of it, and answered at once (Unipile waits
 30 s, then retries). A payload we cannot use is answered with a 4xx and kept as
-``rejected``; a failure on our side answers 500 so that Unipile delivers it again.
+``rejected``, and so is one refused for its ``Unipile-Auth`` header (its first 64 KB);
+a failure on our side answers 500, without its text, so that Unipile delivers it again.
+Text that is not valid Unicode (a lone ``\ud800`` escape) is kept with U+FFFD in its
+place: a reply must not be lost over one bad character.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ AUTH_HEADER = "Unipile-Auth"
 SOURCE = "unipile"
 
 # Messaging events we subscribe to or may receive, but act on only for ``message_received``.
+KEPT_UNAUTHENTICATED = 64 * 1024  # bytes of a refused delivery's body kept
 OTHER_MESSAGING_EVENTS = frozenset(
     {"message_read", "message_reaction", "message_edited", "message_deleted", "message_delivered"}
 )
@@ -139,11 +143,21 @@ def authenticate(expected: str | None, given: str | None) -> None:
 )
 async def receive_unipile(request: Request, rt: Runtime = Depends(get_runtime)) -> JSONResponse:
     """Authenticate, then parse, hand off and store one delivery."""
-    secret = rt.settings.webhook_secret
-    authenticate(secret.get_secret_value() if secret else None, request.headers.get(AUTH_HEADER))
     body = await request.body()
+    secret = rt.settings.webhook_secret
+    try:
+        authenticate(
+            secret.get_secret_value() if secret else None, request.headers.get(AUTH_HEADER)
+        )
+    except OutreachError as refused:
+        result = Result("rejected", _event_name(body), refused.message, refused.status_code)
+        await run_in_threadpool(_record, rt, body[:KEPT_UNAUTHENTICATED], result)
+        raise
     result = await run_in_threadpool(handle_delivery, rt, body)
-    content = {"outcome": result.outcome, "detail": result.note}
+    if result.outcome == "failed":  # the reason is in webhook_deliveries, not in the answer
+        content: dict[str, str | None] = {"outcome": "failed", "detail": "internal error (logged)"}
+    else:
+        content = {"outcome": result.outcome, "detail": result.note}
     return JSONResponse(content, status_code=result.status_code)
 
 
@@ -167,9 +181,13 @@ EventModel = TypeVar("EventModel", MessageReceived, NewRelation, AccountStatusCh
 def parse(body: bytes) -> Event:
     """The typed event of a payload, or the name of an event we deliberately ignore."""
     try:
-        data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data: Any = _valid_text(json.loads(body, parse_constant=_no_constant))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(f"the body is not JSON ({exc})", status_code=400) from exc
+    except RecursionError as exc:
+        raise Rejected(
+            "the body is nested too deep to be a Unipile event", status_code=400
+        ) from exc
     if not isinstance(data, dict):
         raise Rejected("the body is not a JSON object", status_code=400)
     event = data.get("event")
@@ -182,6 +200,23 @@ def parse(body: bytes) -> Event:
     if event in OTHER_MESSAGING_EVENTS:
         return str(event)
     raise Rejected(f"unknown event {_short(event)!r}", event=_short(event))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _valid_text(value: Any) -> Any:
+    """The payload with every lone surrogate and NUL replaced by U+FFFD (no database
+    stores the one, PostgreSQL not the other); pairs of escapes are their character."""
+    if isinstance(value, str):
+        text = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return text.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_text(v) for v in value]
+    return value
 
 
 def _validate(model: type[EventModel], data: dict[str, Any], event: str) -> EventModel:
@@ -238,7 +273,7 @@ def _record(rt: Runtime, body: bytes, result: Result) -> None:
                 event=result.event,
                 outcome=result.outcome,
                 error=result.note,
-                payload=body.decode("utf-8", errors="replace"),
+                payload=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
             )
         )
 
@@ -262,8 +297,8 @@ def _short(value: object) -> str | None:
 
 def _event_name(body: bytes) -> str | None:
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = _valid_text(json.loads(body))
+    except (ValueError, RecursionError):
         return None
     if isinstance(data, dict):
         return "account_status" if "AccountStatus" in data else _short(data.get("event"))

@@ -1,12 +1,16 @@
-"""The JSON API under /api: thin routes over the domains' commands and queries."""
+"""The JSON API under /api: thin routes over the domains' commands and queries.
+
+Every route needs a bearer key (``auth.api_principal``); every error has the shape of
+``errors.ErrorBody`` and is declared as such in the OpenAPI.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from outreach.accounts import commands as accounts
 from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
@@ -14,10 +18,11 @@ from outreach.campaigns import commands as campaigns
 from outreach.campaigns import service as campaign_reads
 from outreach.campaigns.forecast import Forecast, forecast
 from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary, LaunchRequest
+from outreach.db import DbId
 from outreach.errors import InvalidInput
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
-from outreach.models import DoNotContactKind, DoNotContactSource
+from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import commands as prospects
 from outreach.prospects.commands import ImportResult, import_prospects
 from outreach.prospects.importer import parse_rows
@@ -28,14 +33,29 @@ from outreach.prospects.schemas import (
     one_or_many,
 )
 from outreach.sandbox.api import router as sandbox_router
-from outreach.web.deps import ReadSession, Rt, require_api_key
+from outreach.users import commands as users
+from outreach.users.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    Principal,
+    UserCreate,
+    UserOut,
+)
+from outreach.web.auth import ApiPrincipal, admin, api_principal
+from outreach.web.deps import (
+    ADMIN,
+    COMMON,
+    CONFLICT,
+    NOT_FOUND,
+    Id,
+    Limit,
+    Offset,
+    ReadSession,
+    Rt,
+)
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_api_key)])
-
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The request conflicts with the current state"}
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such resource"}}
+router = APIRouter(prefix="/api", dependencies=[Depends(api_principal)], responses=COMMON)
 
 
 @router.get("/health", tags=["system"])
@@ -64,30 +84,43 @@ def list_accounts(rt: Rt) -> Any:
 @router.get(
     "/accounts/{account_id}", response_model=AccountOut, tags=["accounts"], responses=NOT_FOUND
 )
-def get_account(account_id: int, rt: Rt) -> Any:
+def get_account(account_id: Id, rt: Rt) -> Any:
     return accounts.get(rt, account_id)
 
 
 @router.patch(
-    "/accounts/{account_id}", response_model=AccountOut, tags=["accounts"], responses=NOT_FOUND
+    "/accounts/{account_id}", response_model=AccountOut, tags=["accounts"], responses=CONFLICT
 )
-def update_account(account_id: int, data: AccountUpdate, rt: Rt) -> Any:
+def update_account(account_id: Id, data: AccountUpdate, rt: Rt) -> Any:
     """Change a sender's caps, gaps, working hours or warm-up; the governor applies the
     change at its next turn (nothing is booked ahead)."""
     return accounts.update_account(rt, account_id, data)
 
 
-@router.post("/accounts/{account_id}/pause", response_model=AccountOut, tags=["accounts"])
-def pause_account(account_id: int, rt: Rt) -> Any:
+@router.post(
+    "/accounts/{account_id}/pause", response_model=AccountOut, tags=["accounts"], responses=CONFLICT
+)
+def pause_account(account_id: Id, rt: Rt) -> Any:
     return accounts.pause_account(rt, account_id)
 
 
-@router.post("/accounts/{account_id}/resume", response_model=AccountOut, tags=["accounts"])
-def resume_account(account_id: int, rt: Rt) -> Any:
+@router.post(
+    "/accounts/{account_id}/resume",
+    response_model=AccountOut,
+    tags=["accounts"],
+    responses=CONFLICT,
+)
+def resume_account(account_id: Id, rt: Rt) -> Any:
     return accounts.resume_account(rt, account_id)
 
 
-@router.post("/campaigns", status_code=201, response_model=CampaignSummary, tags=["campaigns"])
+@router.post(
+    "/campaigns",
+    status_code=201,
+    response_model=CampaignSummary,
+    tags=["campaigns"],
+    responses=CONFLICT,
+)
 def create_campaign(data: CampaignCreate, rt: Rt) -> Any:
     return campaigns.create_campaign(rt, data)
 
@@ -103,7 +136,7 @@ def list_campaigns(session: ReadSession) -> Any:
     tags=["campaigns"],
     responses=NOT_FOUND,
 )
-def get_campaign(campaign_id: int, session: ReadSession) -> Any:
+def get_campaign(campaign_id: Id, session: ReadSession) -> Any:
     return campaign_reads.summarize(session, campaign_reads.get_campaign(session, campaign_id))
 
 
@@ -113,7 +146,7 @@ def get_campaign(campaign_id: int, session: ReadSession) -> Any:
     tags=["campaigns"],
     responses=NOT_FOUND,
 )
-def campaign_forecast(campaign_id: int, session: ReadSession, rt: Rt) -> Any:
+def campaign_forecast(campaign_id: Id, session: ReadSession, rt: Rt) -> Any:
     """When each step of each prospect is expected, how many days the campaign takes and
     each sender's daily load: a dry run of the governor that sends (nothing is sent)."""
     return forecast(session, campaign_id, rt.clock.now())
@@ -129,7 +162,7 @@ async def _prospect_rows(request: Request) -> list[tuple[int, dict[str, Any]]]:
 
 
 @router.post("/campaigns/{campaign_id}/prospects", tags=["campaigns"], responses=NOT_FOUND)
-async def add_prospects(campaign_id: int, request: Request, rt: Rt) -> ImportResult:
+async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> ImportResult:
     """Import prospects as a JSON list or a CSV body; good rows are kept, the others reported.
 
     Reported: bad rows (`errors`), people already in this campaign (`duplicates`), people
@@ -144,9 +177,9 @@ async def add_prospects(campaign_id: int, request: Request, rt: Rt) -> ImportRes
 @router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])
 def list_do_not_contact(
     rt: Rt,
-    kind: DoNotContactKind | None = Query(default=None),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    kind: DoNotContactKind | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Entries of the do-not-contact list, newest first."""
     return prospects.list_do_not_contact(rt, kind=kind, limit=limit, offset=offset)
@@ -169,6 +202,7 @@ DoNotContactBody = Annotated[
     status_code=201,
     response_model=DoNotContactAdded,
     tags=["do-not-contact"],
+    responses=CONFLICT,
 )
 def add_do_not_contact(entries: DoNotContactBody, rt: Rt) -> Any:
     """Put people, companies or domains on the do-not-contact list (an entry already
@@ -182,7 +216,7 @@ def add_do_not_contact(entries: DoNotContactBody, rt: Rt) -> Any:
     tags=["do-not-contact"],
     responses=NOT_FOUND,
 )
-def remove_do_not_contact(entry_id: int, rt: Rt) -> Any:
+def remove_do_not_contact(entry_id: Id, rt: Rt) -> Any:
     """Take an entry off the list (journeys it stopped stay ended); answers with it."""
     return prospects.remove_do_not_contact(rt, entry_id)
 
@@ -206,7 +240,7 @@ def execute_campaign(body: LaunchRequest, rt: Rt) -> Any:
     tags=["campaigns"],
     responses=CONFLICT,
 )
-def launch_campaign(campaign_id: int, rt: Rt) -> Any:
+def launch_campaign(campaign_id: Id, rt: Rt) -> Any:
     return campaigns.launch(rt, campaign_id)
 
 
@@ -216,7 +250,7 @@ def launch_campaign(campaign_id: int, rt: Rt) -> Any:
     tags=["campaigns"],
     responses=CONFLICT,
 )
-def pause_campaign(campaign_id: int, rt: Rt) -> Any:
+def pause_campaign(campaign_id: Id, rt: Rt) -> Any:
     return campaigns.pause(rt, campaign_id)
 
 
@@ -227,30 +261,100 @@ def pause_campaign(campaign_id: int, rt: Rt) -> Any:
     tags=["campaigns"],
     responses=CONFLICT,
 )
-def resume_campaign(campaign_id: int, rt: Rt) -> Any:
+def resume_campaign(campaign_id: Id, rt: Rt) -> Any:
     return campaigns.resume(rt, campaign_id)
 
 
-@router.get("/campaigns/{campaign_id}/journeys", response_model=list[JourneyOut], tags=["journeys"])
+@router.get(
+    "/campaigns/{campaign_id}/journeys",
+    response_model=list[JourneyOut],
+    tags=["journeys"],
+    responses=NOT_FOUND,
+)
 def campaign_journeys(
-    campaign_id: int,
+    campaign_id: Id,
     session: ReadSession,
-    status: str | None = Query(default=None),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    status: JourneyStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     campaign_reads.get_campaign(session, campaign_id)
-    try:
-        return journeys.list_journeys(
-            session, campaign_id, status=status, limit=limit, offset=offset
-        )
-    except ValueError as exc:
-        raise InvalidInput(f"unknown status {status!r}") from exc
+    return journeys.list_journeys(
+        session, campaign_id, status=status.value if status else None, limit=limit, offset=offset
+    )
 
 
-@router.get("/journeys/{journey_id}", response_model=JourneyDetail, tags=["journeys"])
-def get_journey(journey_id: int, session: ReadSession) -> Any:
+@router.get(
+    "/journeys/{journey_id}", response_model=JourneyDetail, tags=["journeys"], responses=NOT_FOUND
+)
+def get_journey(journey_id: Id, session: ReadSession) -> Any:
     return journeys.journey_detail(session, journey_id)
+
+
+# -- users and API keys -------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Principal, tags=["users"])
+def me(principal: ApiPrincipal) -> Any:
+    """Who the key acts for (``user_id`` null for the bootstrap key)."""
+    return principal
+
+
+@router.get("/users", response_model=list[UserOut], tags=["users"], responses=ADMIN)
+def list_users(rt: Rt, by: Principal = Depends(admin)) -> Any:
+    return users.list_users(rt, by)
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    tags=["users"],
+    responses=ADMIN | CONFLICT,
+)
+def create_user(data: UserCreate, rt: Rt, by: Principal = Depends(admin)) -> Any:
+    """Add a user (admin or member); the password needs at least 12 characters."""
+    return users.create_user(rt, by, data)
+
+
+@router.post(
+    "/users/{user_id}/disable",
+    response_model=UserOut,
+    tags=["users"],
+    responses=ADMIN | CONFLICT,
+)
+def disable_user(user_id: Id, rt: Rt, by: Principal = Depends(admin)) -> Any:
+    """Disable a user: their sessions end and their keys stop working (not the last admin)."""
+    return users.disable_user(rt, by, user_id)
+
+
+@router.get("/keys", response_model=list[ApiKeyOut], tags=["users"])
+def list_keys(principal: ApiPrincipal, rt: Rt) -> Any:
+    """Your API keys (an admin sees everyone's), by prefix: keys are stored hashed."""
+    return users.list_keys(rt, principal)
+
+
+class KeyRequest(ApiKeyCreate):
+    user_id: DbId | None = Field(
+        default=None, description="An admin may create a key for another user."
+    )
+
+
+@router.post(
+    "/keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    tags=["users"],
+    responses=ADMIN | CONFLICT,
+)
+def create_key(data: KeyRequest, principal: ApiPrincipal, rt: Rt) -> Any:
+    """A new API key; the answer is the only time the key itself is shown."""
+    return users.create_key(rt, principal, data, user_id=data.user_id)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=ApiKeyOut, tags=["users"], responses=NOT_FOUND)
+def revoke_key(key_id: Id, principal: ApiPrincipal, rt: Rt) -> Any:
+    return users.revoke_key(rt, principal, key_id)
 
 
 router.include_router(sandbox_router)

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the runtime, a read-only session, the API key.
+"""FastAPI dependencies: the runtime, a read-only session, bounded ids and pages.
 
 Writes never go through a dependency: the routes call the domains' commands, which
 commit (then start the work they asked for) before they return, so an answer leaves
@@ -8,18 +8,18 @@ code runs after the response is sent: a session committed there would commit too
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from outreach.errors import Unauthorized
+from outreach.db import MAX_ID
+from outreach.errors import ErrorBody
 from outreach.runtime import Runtime
 
-_bearer = HTTPBearer(auto_error=False)
+MAX_OFFSET = 10_000_000
+MAX_PAGE = 100_000
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -37,13 +37,25 @@ ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
 Rt = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_api_key(
-    rt: Runtime = Depends(get_runtime),
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-) -> None:
-    expected = rt.settings.api_key
-    if expected is None:
-        return
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        raise Unauthorized("missing or wrong API key (Authorization: Bearer $OUTREACH_API_KEY)")
+# Ids, pages and offsets are bounded in the schema: a number no database stores is a 422.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+# Errors as the OpenAPI declares them: every one has the shape of ``ErrorBody``.
+Responses = dict[int | str, dict[str, Any]]
+
+
+def error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+COMMON: Responses = {
+    401: error("No API key, or a wrong, revoked or disabled one"),
+    422: error("The input is not valid: `details` lists each problem"),
+}
+NOT_FOUND: Responses = {404: error("No such resource")}
+CONFLICT: Responses = {409: error("The request conflicts with the current state"), **NOT_FOUND}
+ADMIN: Responses = {403: error("Only an admin may do this")}

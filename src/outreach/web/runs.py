@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from dbos import DBOS
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from outreach.runtime import Runtime
-from outreach.web.deps import get_runtime, require_api_key
+from outreach.web.auth import api_principal
+from outreach.web.deps import COMMON, Limit, Offset, get_runtime
 
 RunStatus = Literal[
     "PENDING",
@@ -92,14 +93,16 @@ def list_runs(
     return runs
 
 
-api_router = APIRouter(prefix="/api", dependencies=[Depends(require_api_key)], tags=["runs"])
+api_router = APIRouter(
+    prefix="/api", dependencies=[Depends(api_principal)], tags=["runs"], responses=COMMON
+)
 
 
 @api_router.get("/runs", response_model=list[RunOut])
 def runs(
-    status: RunStatus | None = Query(default=None),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    status: RunStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
     rt: Runtime = Depends(get_runtime),
 ) -> Any:
     """Every workflow run (launches, sweeps, journey stages), newest first."""

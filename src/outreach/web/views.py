@@ -2,26 +2,26 @@
 
 Live parts (counts, tables, timelines) are polled by htmx every two seconds: a poll asks
 for the page's own URL, names its element in ``HX-Target`` and gets only that partial.
-When ``OUTREACH_API_KEY`` is set the pages ask for it once, on a login form, and keep an
-HttpOnly, SameSite=Lax cookie holding an HMAC of the key (never the key itself); Lax
-keeps other sites from posting the dashboard's forms with it.
+Every page needs a logged-in user (``auth.page_user``: a server-side session behind an
+HttpOnly cookie); every form carries the session's CSRF token. A fresh install has no
+user: the first visit (from this machine, or with the bootstrap key) creates the admin.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate
-from outreach.errors import InvalidInput, OutreachError
+from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import service as journeys
 from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import commands as prospect_commands
@@ -42,12 +42,13 @@ from outreach.prospects.commands import ImportResult, import_prospects
 from outreach.prospects.importer import parse_csv
 from outreach.prospects.schemas import DoNotContactIn
 from outreach.runtime import Runtime
-from outreach.web import runs
-from outreach.web.deps import ReadSession, get_runtime
+from outreach.users import commands as users
+from outreach.users.schemas import ApiKeyCreate, UserCreate
+from outreach.web import auth, runs
+from outreach.web.deps import Id, Page, ReadSession, get_runtime
 
 PAGE_SIZE = 100
 RUNS_PAGE_SIZE = 100
-COOKIE = "outreach_session"
 JOURNEY_STATES = [s.value for s in JourneyStatus]
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 M = TypeVar("M", bound=BaseModel)
@@ -110,50 +111,26 @@ TEMPLATES.env.globals.update(
 TEMPLATES.env.filters["num"] = number
 
 
-# -- login --------------------------------------------------------------------------------
+# -- rendering, login, the first admin, logout --------------------------------------------
 
 
-def session_token(key: str) -> str:
-    """The cookie's value: derived from the key, so it changes when the key does."""
-    return hmac.new(key.encode(), b"outreach dashboard session v1", hashlib.sha256).hexdigest()
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """The hidden field that carries a form's CSRF token."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        context.get("csrf_token", "")
+    )
+
+
+TEMPLATES.env.globals["csrf_field"] = csrf_field
+
+router = APIRouter()
+public = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(auth.page_user)])
 
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: the login form must not become an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def _back(request: Request) -> str:
-    """The page a form was posted from, if it is one of ours: never a foreign origin."""
-    referer = urlsplit(request.headers.get("Referer", ""))
-    if referer.netloc and referer.netloc != request.url.netloc:
-        return "/"
-    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
-
-
-def require_login(request: Request, rt: Rt) -> None:
-    key = rt.settings.api_key
-    if key is None:
-        return
-    given = request.cookies.get(COOKIE, "")
-    if hmac.compare_digest(given.encode(), session_token(key.get_secret_value()).encode()):
-        return
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    login = f"/login?next={quote(target, safe='/')}"
-    if _is_htmx(request):  # htmx follows HX-Redirect with a full page load
-        raise HTTPException(status_code=401, headers={"HX-Redirect": login})
-    raise HTTPException(status_code=303, headers={"Location": login})
-
-
-router = APIRouter()
-public = APIRouter(include_in_schema=False)
-pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_login)])
 
 
 def _render(
@@ -162,11 +139,25 @@ def _render(
     base = {
         "now": rt.clock.now(),
         "scale": rt.clock.scale,
-        "auth": rt.settings.api_key is not None,
+        "user": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
         "path": request.url.path,
         "provider": rt.settings.linkedin_provider,
     }
-    return TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
+    response = TEMPLATES.TemplateResponse(
+        request, template, base | context, status_code=status_code
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, status: int, error: dict[str, Any], **kw: Any) -> Response:
+    """An error as a page (or, for htmx, the message in place of the part it asked for)."""
+    rt: Runtime = request.app.state.runtime
+    name = "_message.html" if _is_htmx(request) else "error.html"
+    response = _render(request, rt, name, {"error": error}, status_code=status)
+    response.headers.update(kw.get("headers") or {})
+    return response
 
 
 def _page(
@@ -192,34 +183,120 @@ def _page(
     return _render(request, rt, template, context, status_code=status_code)
 
 
-@public.get("/login")
-def login_form(request: Request, rt: Rt, next: str = "/") -> Response:
-    if rt.settings.api_key is None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return _render(request, rt, "login.html", {"next": safe_next(next), "hide_nav": True})
-
-
-@public.post("/login")
-def login(
-    request: Request, rt: Rt, key: str = Form(default=""), next: str = Form(default="/")
-) -> Response:
-    expected = rt.settings.api_key
-    if expected is None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    if not hmac.compare_digest(key.encode(), expected.get_secret_value().encode()):
-        context = {"next": safe_next(next), "failed": True, "hide_nav": True}
-        return _render(request, rt, "login.html", context, status_code=401)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    token = session_token(expected.get_secret_value())
-    secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure)
+def _anonymous_form(
+    request: Request, rt: Runtime, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """A form shown before login, with its token in a cookie of its own."""
+    token = auth.form_token(request)
+    context = context | {"csrf_token": token, "hide_nav": True}
+    response = _render(request, rt, template, context, status_code=status_code)
+    response.set_cookie(
+        auth.FORM_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=3600,
+    )
     return response
 
 
-@public.post("/logout")
-def logout() -> Response:
+def _set_session(request: Request, response: Response, token: str, rt: Runtime) -> None:
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=int(rt.settings.session_max_days * 86400),
+    )
+    response.delete_cookie(auth.FORM_COOKIE)
+
+
+@public.get("/login")
+async def login_form(request: Request, rt: Rt, next: str = "/") -> Response:
+    if not await run_in_threadpool(users.has_users, rt):
+        return RedirectResponse("/welcome", status_code=303)
+    return _anonymous_form(request, rt, "login.html", {"next": auth.safe_next(next)})
+
+
+@public.post("/login", dependencies=[Depends(auth.check_form_token)])
+async def login(
+    request: Request,
+    rt: Rt,
+    username: str = Form(default="", max_length=200),
+    password: str = Form(default="", max_length=1000),
+    next: str = Form(default="/", max_length=2000),
+) -> Response:
+    """Password login; failures are counted per address and username (429 past the limit)."""
+    limiter: auth.LoginLimiter = request.app.state.login_limiter
+    address = request.client.host if request.client else "?"
+    context: dict[str, Any] = {"next": auth.safe_next(next), "username": username}
+    try:
+        limiter.check(address, username)
+        found = await run_in_threadpool(users.login, rt, username.strip(), password)
+        if found is None:
+            limiter.failed(address, username)
+            raise Unauthorized("that username and password do not match")
+    except OutreachError as exc:
+        context["error"] = exc
+        page = _anonymous_form(request, rt, "login.html", context, status_code=exc.status_code)
+        if isinstance(exc.details, dict) and "retry_after" in exc.details:
+            page.headers["Retry-After"] = str(exc.details["retry_after"])
+        return page
+    response = RedirectResponse(auth.safe_next(next), status_code=303)
+    _set_session(request, response, found.token, rt)
+    return response
+
+
+@public.get("/welcome")
+async def welcome_form(request: Request, rt: Rt) -> Response:
+    """The first visit: create the admin (only while nobody exists)."""
+    if await run_in_threadpool(users.has_users, rt):
+        return RedirectResponse("/login", status_code=303)
+    context = {"needs_key": not auth.is_loopback(request), "values": {}}
+    return _anonymous_form(request, rt, "welcome.html", context)
+
+
+@public.post("/welcome", dependencies=[Depends(auth.check_form_token)])
+async def welcome(
+    request: Request,
+    rt: Rt,
+    username: str = Form(default="", max_length=200),
+    password: str = Form(default="", max_length=1000),
+    repeat: str = Form(default="", max_length=1000),
+    bootstrap_key: str = Form(default="", max_length=1000),
+) -> Response:
+    """Create the first admin and log them in. From another machine this needs the
+    bootstrap key: whoever reaches a fresh server first must not become its admin."""
+    needs_key = not auth.is_loopback(request)
+    context: dict[str, Any] = {"needs_key": needs_key, "values": {"username": username}}
+    try:
+        if needs_key and not auth.is_bootstrap_key(rt, bootstrap_key):
+            raise Forbidden(
+                "from another machine, the first admin needs the server's bootstrap key "
+                "(OUTREACH_API_KEY); or run `outreach users create-admin` on the server"
+            )
+        if password != repeat:
+            raise InvalidInput("the two passwords differ")
+        data = _parse(UserCreate, {"username": username, "password": password, "role": "admin"})
+        await run_in_threadpool(users.create_first_admin, rt, data)
+        found = await run_in_threadpool(users.login, rt, data.username, password)
+    except OutreachError as exc:
+        context["error"] = exc
+        return _anonymous_form(request, rt, "welcome.html", context, status_code=exc.status_code)
+    response = RedirectResponse("/", status_code=303)
+    if found is not None:
+        _set_session(request, response, found.token, rt)
+    return response
+
+
+@pages.post("/logout")
+async def logout(request: Request, rt: Rt) -> Response:
+    """End this session for good (the row is deleted, not only the cookie)."""
+    await run_in_threadpool(users.logout, rt, request.cookies.get(auth.SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(auth.SESSION_COOKIE)
     return response
 
 
@@ -370,7 +447,13 @@ ACCOUNT_COMMANDS = {
 
 
 @pages.post("/accounts/{account_id}/{command}", response_class=HTMLResponse)
-def account_command(account_id: int, command: str, request: Request, rt: Rt) -> Response:
+def account_command(
+    account_id: Id,
+    command: str,
+    request: Request,
+    rt: Rt,
+    next: str = Form(default="/", max_length=2000),
+) -> Response:
     try:
         if command not in ACCOUNT_COMMANDS:
             raise InvalidInput(f"unknown account command {command!r}")
@@ -378,7 +461,7 @@ def account_command(account_id: int, command: str, request: Request, rt: Rt) -> 
     except OutreachError as exc:
         return _render(request, rt, "_message.html", {"error": exc}, status_code=exc.status_code)
     if not _is_htmx(request):
-        return RedirectResponse(_back(request), status_code=303)
+        return RedirectResponse(auth.safe_next(next), status_code=303)
     with rt.sessions() as session:
         return _render(request, rt, "_overview_live.html", _overview(session, rt.clock.now()))
 
@@ -423,13 +506,13 @@ CAMPAIGN = {
 
 @pages.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
-    campaign_id: int, request: Request, rt: Rt, session: Db, status: str = "", page: int = 1
+    campaign_id: Id, request: Request, rt: Rt, session: Db, status: str = "", page: Page = 1
 ) -> HTMLResponse:
     return _page(request, rt, CAMPAIGN, lambda: _campaign_page(session, campaign_id, status, page))
 
 
 @pages.get("/campaigns/{campaign_id}/forecast", response_class=HTMLResponse)
-def campaign_forecast(campaign_id: int, request: Request, rt: Rt, session: Db) -> HTMLResponse:
+def campaign_forecast(campaign_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
     """The governor's dry run for the campaign: when it ends, and each sender's days."""
 
     def context() -> dict[str, Any]:
@@ -448,7 +531,7 @@ CAMPAIGN_COMMANDS = {
 
 
 @pages.post("/campaigns/{campaign_id}/{command}", response_class=HTMLResponse)
-def campaign_command(campaign_id: int, command: str, request: Request, rt: Rt) -> Response:
+def campaign_command(campaign_id: Id, command: str, request: Request, rt: Rt) -> Response:
     message: dict[str, Any] = {}
     status_code = 200
     try:
@@ -530,13 +613,13 @@ def do_not_contact_add(
 
 
 @pages.post("/do-not-contact/{entry_id}/delete", response_class=HTMLResponse)
-def do_not_contact_remove(entry_id: int, request: Request, rt: Rt) -> Response:
+def do_not_contact_remove(entry_id: Id, request: Request, rt: Rt) -> Response:
     try:
         removed = prospect_commands.remove_do_not_contact(rt, entry_id)
     except OutreachError as exc:
         return _dnc_response(request, rt, {"error": exc}, status_code=exc.status_code)
     if not _is_htmx(request):
-        return RedirectResponse(_back(request), status_code=303)
+        return RedirectResponse("/do-not-contact", status_code=303)
     ok = f"{removed.kind.value.capitalize()} “{removed.value}” is off the list."
     return _dnc_response(request, rt, {"ok": ok})
 
@@ -555,7 +638,7 @@ JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
 
 
 @pages.get("/journeys/{journey_id}", response_class=HTMLResponse)
-def journey_page(journey_id: int, request: Request, rt: Rt, session: Db) -> HTMLResponse:
+def journey_page(journey_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
     return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id))
 
 
@@ -579,7 +662,7 @@ RUNS = {"": "runs.html", "runs": "_runs_table.html"}
 
 
 @pages.get("/runs", response_class=HTMLResponse)
-def runs_page(request: Request, rt: Rt, status: str = "", page: int = 1) -> HTMLResponse:
+def runs_page(request: Request, rt: Rt, status: str = "", page: Page = 1) -> HTMLResponse:
     return _page(request, rt, RUNS, lambda: _runs(rt, status, page))
 
 
@@ -601,6 +684,106 @@ def _errors(session: Session) -> dict[str, Any]:
 @pages.get("/errors", response_class=HTMLResponse)
 def errors_page(request: Request, rt: Rt, session: Db) -> HTMLResponse:
     return _page(request, rt, {"": "errors.html"}, lambda: _errors(session))
+
+
+# -- settings: API keys and users ----------------------------------------------------------
+
+
+def _settings(rt: Runtime, principal: Any, outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "keys": users.list_keys(rt, principal),
+        "users": users.list_users(rt, principal) if principal.is_admin else [],
+        "roles": ["member", "admin"],
+        "outcome": outcome,
+    }
+
+
+def _settings_page(
+    request: Request, rt: Runtime, principal: Any, outcome: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    return _render(
+        request, rt, "settings.html", _settings(rt, principal, outcome), status_code=status_code
+    )
+
+
+@pages.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, rt: Rt, principal: auth.PageUser) -> HTMLResponse:
+    return _settings_page(request, rt, principal, {})
+
+
+@pages.post("/settings/keys", response_class=HTMLResponse)
+def create_key(
+    request: Request, rt: Rt, principal: auth.PageUser, name: str = Form(default="")
+) -> HTMLResponse:
+    try:
+        created = users.create_key(rt, principal, _parse(ApiKeyCreate, {"name": name}))
+    except OutreachError as exc:
+        outcome = {"form": "key", "error": exc, "values": {"name": name}}
+        return _settings_page(request, rt, principal, outcome, exc.status_code)
+    return _settings_page(request, rt, principal, {"form": "key", "created": created}, 201)
+
+
+@pages.post("/settings/keys/{key_id}/revoke", response_class=HTMLResponse)
+def revoke_key(key_id: Id, request: Request, rt: Rt, principal: auth.PageUser) -> HTMLResponse:
+    try:
+        key = users.revoke_key(rt, principal, key_id)
+    except OutreachError as exc:
+        return _settings_page(
+            request, rt, principal, {"form": "key", "error": exc}, exc.status_code
+        )
+    ok = f"Key “{key.name}” ({key.prefix}…) is revoked: it opens nothing any more."
+    return _settings_page(request, rt, principal, {"form": "key", "ok": ok})
+
+
+@pages.post("/settings/users", response_class=HTMLResponse)
+def create_user(
+    request: Request,
+    rt: Rt,
+    principal: auth.PageUser,
+    username: str = Form(default="", max_length=200),
+    password: str = Form(default="", max_length=1000),
+    role: str = Form(default="member", max_length=20),
+) -> HTMLResponse:
+    values = {"username": username, "role": role}
+    try:
+        data = _parse(UserCreate, values | {"password": password})
+        user = users.create_user(rt, principal, data)
+    except OutreachError as exc:
+        outcome = {"form": "user", "error": exc, "values": values}
+        return _settings_page(request, rt, principal, outcome, exc.status_code)
+    ok = f"User “{user.username}” ({user.role.value}) can log in now."
+    return _settings_page(request, rt, principal, {"form": "user", "ok": ok}, 201)
+
+
+@pages.post("/settings/users/{user_id}/disable", response_class=HTMLResponse)
+def disable_user(user_id: Id, request: Request, rt: Rt, principal: auth.PageUser) -> HTMLResponse:
+    try:
+        user = users.disable_user(rt, principal, user_id)
+    except OutreachError as exc:
+        outcome = {"form": "user", "error": exc}
+        return _settings_page(request, rt, principal, outcome, exc.status_code)
+    ok = f"User “{user.username}” is disabled: their sessions ended and their keys stopped."
+    return _settings_page(request, rt, principal, {"form": "user", "ok": ok})
+
+
+# -- the API's documentation, from the package ----------------------------------------------
+
+
+@pages.get("/docs", response_class=HTMLResponse)
+def docs(request: Request, rt: Rt) -> HTMLResponse:
+    """Swagger UI, served from the package (no CDN) and started by a script of ours (the
+    page's policy allows no inline script)."""
+    return _render(request, rt, "docs.html", {"hide_nav": True})
+
+
+@public.get("/openapi.json")
+async def openapi(request: Request, rt: Rt) -> JSONResponse:
+    """The OpenAPI document, for a logged-in user or an API key."""
+    if request.headers.get("Authorization"):
+        await run_in_threadpool(auth.api_principal, request, rt)
+    else:
+        await auth.page_user(request, rt)
+    return JSONResponse(request.app.openapi())
 
 
 router.include_router(public)

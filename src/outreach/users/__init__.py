@@ -1,0 +1,1 @@
+"""People who use Outreach: users with roles, their dashboard sessions and API keys."""
