@@ -8,6 +8,7 @@ Used by Outreach's own tests; usable by anyone who builds on it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,6 +47,10 @@ T = TypeVar("T")
 # One simulated day is half a real second.
 TEST_SCALE = 172_800.0
 NEVER = "0 0 1 1 *"  # a cron that does not fire during a test
+# The bootstrap key of test servers (``test_settings``): ``Authorization: Bearer API_KEY``.
+API_KEY = "test-bootstrap-key-" + uuid.uuid4().hex
+ADMIN_NAME = "admin"
+ADMIN_PASSWORD = "a long test password"
 
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:
@@ -56,12 +61,89 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "sandbox_error_rate": 0.0,
         "executor_id": f"test-{uuid.uuid4().hex[:8]}",
         "sweep_cron": NEVER,
+        "api_key": API_KEY,
     }
     values.update(overrides)
     return Settings(**values)
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
+
+
+def api_headers(key: str = API_KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def api_client(base_url: str, key: str = API_KEY, **options: Any) -> httpx.Client:
+    """An HTTP client of the API, with a bearer key (the test servers' bootstrap key)."""
+    options.setdefault("timeout", 30)
+    return httpx.Client(base_url=base_url, headers=api_headers(key), **options)
+
+
+def ensure_user(
+    rt: Runtime, username: str = ADMIN_NAME, password: str = ADMIN_PASSWORD, role: str = "admin"
+) -> None:
+    """A user who can log in (made once)."""
+    from outreach.users.commands import create_user
+    from outreach.users.repository import by_username
+    from outreach.users.schemas import BOOTSTRAP, UserCreate
+
+    with rt.sessions() as session:
+        if by_username(session, username) is not None:
+            return
+    create_user(rt, BOOTSTRAP, UserCreate(username=username, password=password, role=role))
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Dashboard:
+    """An HTTP client logged in to the dashboard as a person would be: it reads each
+    page's CSRF token and sends it back with the forms it posts."""
+
+    def __init__(
+        self, base_url: str, *, username: str = ADMIN_NAME, password: str = ADMIN_PASSWORD
+    ) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=30)
+        self.csrf = ""
+        page = self.get("/login")
+        answer = self.post("/login", data={"username": username, "password": password, "next": "/"})
+        if answer.status_code != 303:
+            raise AssertionError(f"login failed: {answer.status_code} {page.status_code}")
+        self.get("/settings")
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        found = _CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def get(self, path: str, **options: Any) -> httpx.Response:
+        return self._remember(self.client.get(path, **options))
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **options: Any) -> httpx.Response:
+        body = {"csrf_token": self.csrf} | (data or {})
+        return self._remember(self.client.post(path, data=body, **options))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Dashboard:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def browser_login(
+    page: Any, base_url: str, *, username: str = ADMIN_NAME, password: str = ADMIN_PASSWORD
+) -> None:
+    """Log a Playwright page in through the login form."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")
 
 
 @contextmanager

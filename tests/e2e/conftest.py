@@ -30,9 +30,11 @@ from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulato
 from outreach.sandbox.fake_unipile.routes import FakeUnipile
 from outreach.sandbox.people import Person
 from outreach.sandbox.simulator import SandboxBehaviour, Simulator
+from outreach.testing import API_KEY as API_KEY_OF_TESTS
 from outreach.testing import (  # noqa: F401  (re-exported for the tests here)
     Steering,
     accepts_silently_within,
+    api_client,
     find_people,
     never_accepts,
     wait_until,
@@ -46,6 +48,7 @@ SCALE = 172_800.0
 DAY = timedelta(days=1)
 API_KEY = "e2e-unipile-key"
 SECRET = "e2e-webhook-secret"
+APP_KEY = API_KEY_OF_TESTS  # our API's bootstrap key
 ACCOUNTS = ("e2e-account-a", "e2e-account-b")
 # The people's behaviour: Unipile's own rates, no random errors (tests inject theirs).
 BEHAVIOUR = SandboxBehaviour(seed=7, error_rate=0.0)
@@ -224,13 +227,14 @@ def serve_sandbox(database_url: str, **overrides: Any) -> Iterator[httpx.Client]
             "sandbox_error_rate": 0.0,
             "executor_id": f"e2e-{uuid.uuid4().hex[:8]}",
             "sweep_cron": "0 0 1 1 *",
+            "api_key": APP_KEY,
         }
         | overrides
     )
     sock = free_socket()
     with (
         serve_on(create_app(settings), sock),
-        httpx.Client(base_url=url_of(sock), timeout=30) as client,
+        api_client(url_of(sock), APP_KEY) as client,
     ):
         yield client
 
@@ -265,6 +269,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
                 sandbox_error_rate=0.0,
                 executor_id=f"e2e-{uuid.uuid4().hex[:8]}",
                 sweep_cron="0 0 1 1 *",
+                api_key=APP_KEY,
                 **overrides,
             )
             # The app first: its lifespan migrates the database and anchors the clock,
@@ -284,7 +289,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             )
             traffic = SpecValidator(fake_app, None)
             stack.enter_context(serve_on(traffic, fake_sock))  # stopped before the app
-            app = stack.enter_context(httpx.Client(base_url=app_url, timeout=30))
+            app = stack.enter_context(api_client(app_url, APP_KEY))
             fake = stack.enter_context(httpx.Client(base_url=fake_url, timeout=30))
             if not startup_webhook:
                 with UnipileProvider(fake_url, API_KEY) as client:

@@ -26,8 +26,8 @@ def test_a_wrong_unipile_account_id_is_refused_at_creation(
     stack = start_stack()
     refused = stack.app.post("/api/accounts", json=always_open_account("no-such-account"))
     assert refused.status_code == 422, refused.text
-    assert "no-such-account" in refused.json()["message"]
-    assert "not found" in refused.json()["message"].lower()
+    assert "no-such-account" in refused.json()["error"]["message"]
+    assert "not found" in refused.json()["error"]["message"].lower()
     assert stack.get("/api/accounts") == []
 
 

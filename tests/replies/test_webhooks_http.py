@@ -78,6 +78,11 @@ class Site:
             query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(1)
             return session.execute(query).scalar_one_or_none()
 
+    def deliveries(self) -> list[WebhookDelivery]:
+        with self.sessions() as session:
+            query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id)
+            return list(session.execute(query).scalars())
+
     def delivery_count(self) -> int:
         with self.sessions() as session:
             return session.execute(sa.select(sa.func.count(WebhookDelivery.id))).scalar_one()
@@ -200,14 +205,20 @@ def add_connected_journey(
 
 
 @pytest.mark.parametrize("secret", [None, "", "whsec-wrong", SECRET + "x"])
-def test_missing_or_wrong_secret_is_401_and_not_stored(shared: Site, secret: str | None) -> None:
+def test_missing_or_wrong_secret_is_401_and_kept_as_rejected(
+    shared: Site, secret: str | None
+) -> None:
     before = shared.delivery_count()
 
     response = shared.post(message_received(), secret=secret)
 
     assert response.status_code == 401
-    assert response.json()["error"] == "unauthorized"
-    assert shared.delivery_count() == before
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert shared.delivery_count() == before + 1
+    kept = shared.deliveries()[-1]
+    assert (kept.outcome, kept.event) == ("rejected", "message_received")
+    assert "Unipile-Auth" in (kept.error or "")
+    assert SECRET not in kept.payload
 
 
 def test_without_a_configured_secret_nothing_is_accepted(tmp_path: Path) -> None:
@@ -215,8 +226,8 @@ def test_without_a_configured_secret_nothing_is_accepted(tmp_path: Path) -> None
         response = site.post(message_received(), secret="anything")
 
         assert response.status_code == 503
-        assert "OUTREACH_WEBHOOK_SECRET" in response.json()["message"]
-        assert site.delivery_count() == 0
+        assert "OUTREACH_WEBHOOK_SECRET" in response.json()["error"]["message"]
+        assert [d.outcome for d in site.deliveries()] == ["rejected"]
 
 
 # -- payloads we cannot use ----------------------------------------------------------------------
@@ -409,7 +420,7 @@ def test_route_in_the_real_app_needs_the_webhook_secret_not_the_api_key(tmp_path
     """Mounted by ``create_app`` at ``/api/webhooks/unipile``, outside the bearer-key guard."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        api_key=SecretStr("api-bearer-key"),
+        api_key=SecretStr("api-bearer-key-of-twenty-chars"),
         webhook_secret=SecretStr(SECRET),
         executor_id=f"webhooks-test-{tmp_path.name}",
     )

@@ -59,7 +59,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(api: httpx.Client) -> 
         "/api/accounts", json={"name": "U", "provider": "unipile", "external_id": "x"}
     )
     assert unipile.status_code == 422
-    assert "drives LinkedIn through sandbox" in unipile.json()["message"]
+    assert "drives LinkedIn through sandbox" in unipile.json()["error"]["message"]
 
     account_id = _account(api)
     broken = api.post(
@@ -67,13 +67,13 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(api: httpx.Client) -> 
         json={"name": "Q4", "account_id": account_id, "templates": {"invitation_note": "Hi {{ x"}},
     )
     assert broken.status_code == 422
-    assert any("invitation_note" in d for d in broken.json()["details"])
+    assert any("invitation_note" in d for d in broken.json()["error"]["details"])
     too_long = api.post(
         "/api/campaigns",
         json={"name": "Q4", "account_id": account_id, "templates": {"invitation_note": "x" * 301}},
     )
     assert too_long.status_code == 422
-    assert "300" in str(too_long.json()["details"])
+    assert "300" in str(too_long.json()["error"]["details"])
     assert api.get("/api/campaigns").json() == []
     assert api.get("/api/campaigns/999").status_code == 404
     assert api.post("/api/campaigns/linkedin/execute", json={"campaign_id": "x"}).status_code == 422

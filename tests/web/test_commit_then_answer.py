@@ -15,7 +15,7 @@ import pytest
 from dbos import DBOS
 
 from outreach.campaigns.workflows import schedule_campaign
-from outreach.testing import TEST_SCALE, test_settings
+from outreach.testing import TEST_SCALE, api_client, test_settings
 from outreach.web.app import create_app
 from tests.loopback import serve
 
@@ -26,7 +26,7 @@ def api(database_url: str) -> Iterator[httpx.Client]:
     assert settings.time_scale == TEST_SCALE
     with (
         serve(create_app(settings), lifespan="on") as url,
-        httpx.Client(base_url=url, timeout=30) as client,
+        api_client(url) as client,
     ):
         yield client
 
@@ -51,7 +51,7 @@ def test_a_double_launch_is_one_launch_and_nothing_to_launch_is_a_409(api: httpx
     empty = api.post("/api/campaigns", json={"name": "Empty", "account_id": account_id}).json()
     refused = api.post(f"/api/campaigns/{empty['id']}/launch")
     assert refused.status_code == 409, refused.text
-    assert "no prospects" in refused.json()["message"]
+    assert "no prospects" in refused.json()["error"]["message"]
 
     campaign = api.post("/api/campaigns", json={"name": "C", "account_id": account_id}).json()
     rows = [{"public_identifier": f"double-{i}", "first_name": "Ada"} for i in range(5)]

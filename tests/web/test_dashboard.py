@@ -23,6 +23,7 @@ import uvicorn
 
 from outreach.config import Settings
 from outreach.runtime import Runtime
+from outreach.testing import ADMIN_NAME, ADMIN_PASSWORD, browser_login, ensure_user
 from outreach.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -40,6 +41,7 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = Path("/tmp/outreach-shots")
 API_KEY = "correct horse battery staple"
+KEY = {"Authorization": f"Bearer {API_KEY}"}
 
 GOOD_ROWS = [
     ("ada-lovelace", "Ada", "Lovelace", "Analytical Engines"),
@@ -97,7 +99,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
             sandbox_reply_rate=0.0,
             sandbox_accept_delay_hours=(1.0, 12.0),
             executor_id=f"dashboard-test-{uuid.uuid4().hex[:8]}",
-            **overrides,
+            **({"api_key": API_KEY} | overrides),
         )
         app = create_app(settings)
         port = _free_port()
@@ -155,8 +157,22 @@ def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
     server.runtime.simulator.invalid_recipient("broken-bob")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(15_000)
+    # A fresh install: the first visit creates the admin, who is then logged in.
     page.goto(server.url + "/")
+    assert page.url == server.url + "/welcome"
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password (at least 12 characters)").fill("short")
+    page.get_by_label("Password again").fill("short")
+    page.locator("input[name=password]").evaluate("e => e.removeAttribute('minlength')")
+    page.locator("input[name=repeat]").evaluate("e => e.removeAttribute('minlength')")
+    page.get_by_role("button", name="Create the admin and log in").click()
+    expect(page.locator(".notice-error")).to_contain_text("at least 12 characters")
+    shot(page, "0-welcome")
+    page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+    page.locator("input[name=repeat]").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Create the admin and log in").click()
     expect(page.locator("h2", has_text="Campaigns")).to_be_visible()
+    expect(page.locator(".logout")).to_contain_text("ada")
 
     # Bad input is refused with a readable reason, nothing is created.
     account_form = page.locator("#form-account")
@@ -198,11 +214,8 @@ def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
     expect(page.locator("#campaign-summary .notice-ok")).to_contain_text("active")
 
     # Counts move by themselves (htmx polling), the page is never reloaded.
-    page.wait_for_function(
-        "Number(document.querySelector(\"#counts [data-count='connected']\").textContent) > 0"
-        " || Number(document.querySelector(\"#counts [data-count='completed']\").textContent) > 0",
-        timeout=20_000,
-    )
+    moved = page.locator("#counts [data-count=connected], #counts [data-count=completed]")
+    expect(moved.filter(has_not_text="0").first).to_be_visible(timeout=20_000)
     expect(page.locator("#counts [data-count=failed]")).to_have_text("1")
     assert page.evaluate("window.__notReloaded") is True
     expect(page.locator("#journeys-table tr[data-journey]")).to_have_count(6)
@@ -235,7 +248,7 @@ def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
     page.get_by_role("link", name="success", exact=True).click()
     expect(page.locator("#runs-table tbody tr").first).to_contain_text("SUCCESS")
 
-    runs = json.loads(page.request.get(server.url + "/api/runs?limit=500").text())
+    runs = json.loads(page.request.get(server.url + "/api/runs?limit=500", headers=KEY).text())
     assert any(r["name"] == "schedule_campaign" and r["status"] == "SUCCESS" for r in runs)
     assert {r["journey_id"] for r in runs if r["journey_id"]} == set(range(1, 7))
 
@@ -262,7 +275,8 @@ def test_the_do_not_contact_list_in_the_browser(serve: Any, browser: Any) -> Non
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(15_000)
     page.on("dialog", lambda dialog: dialog.accept())  # the confirmation before a removal
-    page.goto(server.url + "/")
+    ensure_user(server.runtime)
+    browser_login(page, server.url)
     page.get_by_role("link", name="Do not contact", exact=True).click()
     expect(page.locator("h1")).to_have_text("Do not contact")
     expect(page.locator("#dnc .empty")).to_contain_text("Nobody is on the do-not-contact list")
@@ -293,8 +307,10 @@ def test_the_do_not_contact_list_in_the_browser(serve: Any, browser: Any) -> Non
     shot(page, "11-do-not-contact")
 
     # An import into a campaign leaves the listed people out and says why.
-    page.request.post(server.url + "/api/accounts", data={"name": "Me"})
-    page.request.post(server.url + "/api/campaigns", data={"name": "Q4", "account_id": 1})
+    page.request.post(server.url + "/api/accounts", data={"name": "Me"}, headers=KEY)
+    page.request.post(
+        server.url + "/api/campaigns", data={"name": "Q4", "account_id": 1}, headers=KEY
+    )
     page.goto(server.url + "/")
     prospects_form = page.locator("#form-prospects")
     prospects_form.locator("textarea[name=csv]").fill(
@@ -319,34 +335,37 @@ def test_the_do_not_contact_list_in_the_browser(serve: Any, browser: Any) -> Non
     expect(page.locator("#dnc-entries tbody tr")).to_have_count(1)
 
 
-def test_pages_ask_for_the_key_when_one_is_set(serve: Any, browser: Any) -> None:
+def test_pages_ask_for_a_login_and_a_logout_ends_the_session(serve: Any, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    server = serve(api_key=API_KEY)
+    server = serve()
+    ensure_user(server.runtime)
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(server.url + "/runs?status=SUCCESS")
     assert page.url.startswith(server.url + "/login")
-    page.locator("input[name=key]").fill("wrong key")
+    page.get_by_label("Username").fill(ADMIN_NAME)
+    page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator(".notice-error")).to_contain_text("not right")
+    expect(page.locator(".notice-error")).to_contain_text("do not match")
     shot(page, "10-login")
 
-    page.locator("input[name=key]").fill(API_KEY)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("h1")).to_have_text("Workflow runs")
     assert page.url == server.url + "/runs?status=SUCCESS"
     cookie = next(c for c in context.cookies() if c["name"] == "outreach_session")
-    assert cookie["httpOnly"] and API_KEY not in cookie["value"]
+    assert cookie["httpOnly"] and ADMIN_PASSWORD not in cookie["value"]
 
-    # The API still wants the bearer key; the cookie is for pages only.
+    # The API wants a bearer key; the dashboard's cookie opens nothing there.
     assert page.request.get(server.url + "/api/runs").status == 401
-    with_key = page.request.get(
-        server.url + "/api/runs", headers={"Authorization": f"Bearer {API_KEY}"}
-    )
-    assert with_key.status == 200
+    assert page.request.get(server.url + "/api/runs", headers=KEY).status == 200
 
     page.get_by_role("button", name="Log out").click()
     page.goto(server.url + "/")
+    assert page.url.startswith(server.url + "/login")
+    # The old cookie, replayed after the logout, opens nothing: the session is gone.
+    context.add_cookies([cookie])
+    page.goto(server.url + "/runs")
     assert page.url.startswith(server.url + "/login")

@@ -54,8 +54,8 @@ def test_bad_entries_get_a_422_that_says_why_and_add_nothing(
 ) -> None:
     answer = api.post("/api/do-not-contact", json=body)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["error"] == "invalid_input"
-    assert any(says in d for d in answer.json()["details"]), answer.json()
+    assert answer.json()["error"]["code"] == "invalid_input"
+    assert any(says in d for d in answer.json()["error"]["details"]), answer.json()
     assert api.get("/api/do-not-contact").json() == []
 
 
@@ -69,7 +69,9 @@ def test_bad_requests_elsewhere_are_4xx_too(api: httpx.Client) -> None:
     assert api.delete("/api/do-not-contact/abc").status_code == 422
     missing = api.delete("/api/do-not-contact/999")
     assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "message": "no do-not-contact entry 999"}
+    assert missing.json() == {
+        "error": {"code": "not_found", "message": "no do-not-contact entry 999", "details": None}
+    }
 
 
 def test_add_list_remove_and_an_import_that_meets_the_list(api: httpx.Client) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from outreach.testing import test_settings
+from outreach.testing import Dashboard, api_client, ensure_user, test_settings
 from outreach.web.app import create_app
 from tests.loopback import serve
 
@@ -20,16 +20,16 @@ HTMX = {"HX-Request": "true", "HX-Target": "dnc"}
 
 
 @pytest.fixture
-def dashboard(database_url: str) -> Iterator[httpx.Client]:
+def dashboard(database_url: str) -> Iterator[Dashboard]:
     settings = test_settings(database_url, executor_id=f"dnc-pages-{uuid.uuid4().hex[:8]}")
-    with (
-        serve(create_app(settings, workers=False), lifespan="on") as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+    app = create_app(settings, workers=False)
+    with serve(app, lifespan="on") as url:
+        ensure_user(app.state.runtime)
+        with Dashboard(url) as client:
+            yield client
 
 
-def test_the_page_adds_lists_and_removes_entries(dashboard: httpx.Client) -> None:
+def test_the_page_adds_lists_and_removes_entries(dashboard: Dashboard) -> None:
     page = dashboard.get("/do-not-contact")
     assert page.status_code == 200
     assert '<a href="/do-not-contact" aria-current="page">Do not contact</a>' in page.text
@@ -56,20 +56,20 @@ def test_the_page_adds_lists_and_removes_entries(dashboard: httpx.Client) -> Non
     assert missing.status_code == 404 and "no do-not-contact entry 1" in missing.text
 
 
-def test_a_plain_remove_goes_back_to_the_page(dashboard: httpx.Client) -> None:
+def test_a_plain_remove_goes_back_to_the_page(dashboard: Dashboard) -> None:
     dashboard.post("/do-not-contact", data={"kind": "domain", "value": "acme.com"})
-    back = dashboard.post(
-        "/do-not-contact/1/delete",
-        headers={"Referer": str(dashboard.base_url.join("/do-not-contact"))},
-        follow_redirects=False,
-    )
-    assert back.status_code == 303 and back.headers["location"] == "/do-not-contact"
     elsewhere = dashboard.post(
         "/do-not-contact/1/delete",
         headers={"Referer": "https://evil.example/phish"},
         follow_redirects=False,
     )
-    assert elsewhere.status_code == 404  # and never a redirect to another site
+    assert elsewhere.status_code == 403  # a post from another site is refused, never followed
+    back = dashboard.post(
+        "/do-not-contact/1/delete",
+        headers={"Referer": str(dashboard.client.base_url.join("/do-not-contact"))},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/do-not-contact"
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_a_plain_remove_goes_back_to_the_page(dashboard: httpx.Client) -> None:
     ],
 )
 def test_bad_input_is_shown_on_the_form_and_kept(
-    dashboard: httpx.Client, form: dict[str, str], says: str
+    dashboard: Dashboard, form: dict[str, str], says: str
 ) -> None:
     answer = dashboard.post("/do-not-contact", data=form | {"reason": "kept"}, headers=HTMX)
     assert answer.status_code == 422, answer.text
@@ -91,7 +91,7 @@ def test_bad_input_is_shown_on_the_form_and_kept(
     assert "Nobody is on the do-not-contact list." in answer.text
 
 
-def test_untrusted_text_is_escaped_never_markup(dashboard: httpx.Client) -> None:
+def test_untrusted_text_is_escaped_never_markup(dashboard: Dashboard) -> None:
     evil = '<img src=x onerror="alert(1)">'
     added = dashboard.post(
         "/do-not-contact", data={"kind": "company", "value": f"{evil} Corp", "reason": evil}
@@ -102,8 +102,9 @@ def test_untrusted_text_is_escaped_never_markup(dashboard: httpx.Client) -> None
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;</td>" in added.text
 
 
-def test_the_import_result_shows_conflicts_and_blocked_rows(dashboard: httpx.Client) -> None:
-    assert dashboard.post("/api/accounts", json={"name": "Me"}).status_code == 201
+def test_the_import_result_shows_conflicts_and_blocked_rows(dashboard: Dashboard) -> None:
+    with api_client(str(dashboard.client.base_url)) as api:
+        assert api.post("/api/accounts", json={"name": "Me"}).status_code == 201
     for name in ("First <b>one</b>", "Second"):
         made = dashboard.post("/setup/campaign", data={"name": name, "account_id": "1"})
         assert made.status_code == 201, made.text
@@ -133,11 +134,17 @@ def test_the_import_result_shows_conflicts_and_blocked_rows(dashboard: httpx.Cli
     assert "is on the do-not-contact list: domain rival.example" in result.text
 
 
-def test_the_page_asks_for_the_key_when_one_is_set(sqlite_url: str) -> None:
-    settings = test_settings(sqlite_url, api_key="k" * 20)
-    with serve(create_app(settings, workers=False), lifespan="on") as url:
+def test_every_page_asks_for_a_login(sqlite_url: str) -> None:
+    settings = test_settings(sqlite_url)
+    app = create_app(settings, workers=False)
+    with serve(app, lifespan="on") as url:
+        first = httpx.get(f"{url}/do-not-contact", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/welcome"
+        ensure_user(app.state.runtime)
         page = httpx.get(f"{url}/do-not-contact", follow_redirects=False)
         assert page.status_code == 303
         assert page.headers["location"] == "/login?next=/do-not-contact"
         posted = httpx.post(f"{url}/do-not-contact", data={"kind": "domain", "value": "a.com"})
-        assert posted.status_code == 303, "no entry is added without the key"
+        assert posted.status_code == 303, "no entry is added without a login"
+        with Dashboard(url) as dashboard:
+            assert "Nobody is on the do-not-contact list." in dashboard.get("/do-not-contact").text
