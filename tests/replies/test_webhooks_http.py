@@ -225,7 +225,7 @@ def test_without_a_configured_secret_nothing_is_accepted(tmp_path: Path) -> None
     with running_site(f"sqlite:///{tmp_path / 'o.db'}", secret=None) as site:
         response = site.post(message_received(), secret="anything")
 
-        assert response.status_code == 503
+        assert response.status_code == 403
         assert "OUTREACH_WEBHOOK_SECRET" in response.json()["error"]["message"]
         assert [d.outcome for d in site.deliveries()] == ["rejected"]
 

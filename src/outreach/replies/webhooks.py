@@ -25,11 +25,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from outreach.errors import OutreachError, Unauthorized
+from outreach.errors import ErrorBody, OutreachError, Unauthorized
 from outreach.models import WebhookDelivery
 from outreach.replies import service
 from outreach.runtime import Runtime
-from outreach.web.deps import get_runtime
+from outreach.web.deps import body_schema, get_runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ Outcome = Literal["processed", "duplicate", "ignored", "rejected", "failed"]
 
 
 class WebhooksDisabled(OutreachError):
-    status_code = 503
+    status_code = 403  # kept as rejected: nothing is lost, and nothing is accepted without a secret
     code = "webhooks_disabled"
 
 
@@ -136,10 +136,34 @@ def authenticate(expected: str | None, given: str | None) -> None:
         raise Unauthorized(f"missing or wrong {AUTH_HEADER} header")
 
 
+class DeliveryAnswer(BaseModel):
+    """What became of a delivery (it is kept in ``webhook_deliveries`` either way)."""
+
+    outcome: Outcome
+    detail: str | None = None
+
+
 @router.post(
     "/unipile",
     summary="Receive a Unipile webhook (message, new relation, account status)",
-    responses={401: {}, 422: {}, 503: {}},
+    response_model=DeliveryAnswer,
+    responses={
+        400: {"model": DeliveryAnswer, "description": "Not a JSON object"},
+        401: {"model": ErrorBody, "description": "No or a wrong `Unipile-Auth` header"},
+        413: {"model": ErrorBody, "description": "Over 1 MB"},
+        422: {"model": DeliveryAnswer, "description": "An event we cannot use"},
+        403: {"model": ErrorBody, "description": "No webhook secret is configured"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": body_schema(MessageReceived | NewRelation | AccountStatusChange)
+                }
+            },
+        }
+    },
 )
 async def receive_unipile(request: Request, rt: Runtime = Depends(get_runtime)) -> JSONResponse:
     """Authenticate, then parse, hand off and store one delivery."""
@@ -197,8 +221,8 @@ def parse(body: bytes) -> Event:
         return _validate(MessageReceived, data, event)
     if event == "new_relation":
         return _validate(NewRelation, data, event)
-    if event in OTHER_MESSAGING_EVENTS:
-        return str(event)
+    if isinstance(event, str) and event in OTHER_MESSAGING_EVENTS:
+        return event
     raise Rejected(f"unknown event {_short(event)!r}", event=_short(event))
 
 

@@ -59,3 +59,25 @@ COMMON: Responses = {
 NOT_FOUND: Responses = {404: error("No such resource")}
 CONFLICT: Responses = {409: error("The request conflicts with the current state"), **NOT_FOUND}
 ADMIN: Responses = {403: error("Only an admin may do this")}
+
+
+def body_schema(annotation: Any) -> dict[str, Any]:
+    """The JSON schema of a body a route reads itself (to keep its raw bytes), with its
+    ``$defs`` inlined, for ``openapi_extra``: the OpenAPI then declares the body."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(annotation).json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result

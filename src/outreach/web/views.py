@@ -782,7 +782,9 @@ async def openapi(request: Request, rt: Rt) -> JSONResponse:
     if request.headers.get("Authorization"):
         await run_in_threadpool(auth.api_principal, request, rt)
     else:
-        await auth.page_user(request, rt)
+        token = request.cookies.get(auth.SESSION_COOKIE, "")
+        if await run_in_threadpool(users.session_principal, rt, token) is None:
+            raise Unauthorized("log in, or send Authorization: Bearer <key>")
     return JSONResponse(request.app.openapi())
 
 
