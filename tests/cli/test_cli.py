@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,11 @@ import pytest
 
 
 def outreach(
-    tmp_path: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *args: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     environment = (
         os.environ
@@ -30,6 +35,7 @@ def outreach(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=stdin,
     )
 
 
@@ -189,3 +195,25 @@ def test_unipile_webhooks_registers_the_three_webhooks_once(tmp_path: Path) -> N
     missing = outreach(tmp_path, "unipile", "webhooks", target, env={"OUTREACH_WEBHOOK_SECRET": ""})
     assert missing.returncode == 2
     assert "OUTREACH_WEBHOOK_SECRET" in missing.stdout
+
+
+def test_users_and_keys_from_the_server(tmp_path: Path) -> None:
+    made = outreach(tmp_path, "users", "create-admin", "Ada", "--password-stdin", stdin="p" * 14)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "admin ada created" in made.stdout
+    short = outreach(tmp_path, "users", "create", "bob", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 12 characters" in short.stdout
+    listed = outreach(tmp_path, "users", "list", "--json")
+    assert [json.loads(line)["username"] for line in listed.stdout.splitlines()] == ["ada"]
+    key = outreach(tmp_path, "users", "key", "ada", "--name", "ci")
+    assert key.returncode == 0, key.stdout + key.stderr
+    assert key.stdout.strip().splitlines()[-1].startswith("ok_")
+    assert "p" * 14 not in made.stdout + made.stderr
+    nobody = outreach(tmp_path, "users", "key", "nobody")
+    assert nobody.returncode == 1 and "no user 'nobody'" in nobody.stdout
+
+
+def test_an_empty_bootstrap_key_stops_the_server_with_a_clear_reason(tmp_path: Path) -> None:
+    refused = outreach(tmp_path, "serve", "--port", "1", env={"OUTREACH_API_KEY": ""}, timeout=60)
+    assert refused.returncode == 2
+    assert "OUTREACH_API_KEY is set but empty" in refused.stdout
