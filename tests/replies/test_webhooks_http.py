@@ -6,6 +6,7 @@ only what the route uses (settings, sessions, clock), so these tests need no DBO
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -315,6 +316,45 @@ def test_reply_stops_the_journey_once(site: Site) -> None:
         assert stored.at == datetime(2025, 3, 3, 9, 58, 12, 345000, tzinfo=UTC)
 
 
+def test_a_reply_with_text_no_database_stores_is_kept_replaced_not_lost(site: Site) -> None:
+    journey_id = add_connected_journey(site.sessions)
+    body = json.dumps(message_received("msg-odd")).replace(
+        '"message": "', '"message": "\\ud800 Not now \\u0000 thanks \\ud83d\\ude00 ', 1
+    )
+
+    response = site.post(body.encode())
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "processed")
+    with site.sessions() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None and journey.status is JourneyStatus.REPLIED
+        stored = session.execute(sa.select(InboundMessage)).scalar_one()
+        assert stored.text.startswith("\ufffd Not now \ufffd thanks \U0001f600 ")
+
+
+def test_json_nested_too_deep_is_a_400_kept(shared: Site) -> None:
+    response = shared.post(b"[" * 100_000 + b"]" * 100_000)
+
+    assert (response.status_code, response.json()["outcome"]) == (400, "rejected")
+    delivery = shared.last_delivery()
+    assert delivery is not None and "nested too deep" in (delivery.error or "")
+
+
+def test_a_failure_of_ours_answers_500_without_its_text(tmp_path: Path) -> None:
+    with running_site(f"sqlite:///{tmp_path / 'broken.db'}") as broken:
+        add_connected_journey(broken.sessions)
+        with broken.sessions() as session, session.begin():
+            session.execute(sa.text("DROP TABLE inbound_messages"))
+
+        response = broken.post(message_received("msg-500"))
+
+        assert response.status_code == 500, "Unipile delivers it again"
+        assert response.json() == {"outcome": "failed", "detail": "internal error (logged)"}
+        delivery = broken.last_delivery()
+        assert delivery is not None and delivery.outcome == "failed"
+        assert "inbound_messages" in (delivery.error or ""), "the reason is kept, not answered"
+
+
 def test_time_without_a_zone_is_utc(site: Site) -> None:
     add_connected_journey(site.sessions)
 
@@ -429,5 +469,8 @@ def test_route_in_the_real_app_needs_the_webhook_secret_not_the_api_key(tmp_path
         unsigned = site.post(message_received("app-1"), secret=None)
         signed = site.post(message_received("app-1", account_id="not-ours"))
 
+        too_big = site.post(message_received("big", message="x" * 1_100_000))
+
     assert unsigned.status_code == 401
     assert signed.json() == {"outcome": "ignored", "detail": "unknown_account"}
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"

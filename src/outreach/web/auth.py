@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -41,23 +42,31 @@ CSRF_HEADER = "X-CSRF-Token"
 # -- the API ------------------------------------------------------------------------------
 
 
-def api_principal(request: Request, rt: Runtime = Depends(get_runtime)) -> Principal:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("an API key is needed: Authorization: Bearer <key>")
-    bootstrap = rt.settings.api_key
-    if bootstrap is not None and hmac.compare_digest(
-        token.encode("utf-8", "surrogatepass"), bootstrap.get_secret_value().encode()
-    ):
-        principal = BOOTSTRAP
-    else:
-        found = users.key_principal(rt, token)
-        if found is None:
-            raise Unauthorized("the API key is wrong, revoked, or its user is disabled")
-        principal = found
+# Declares the bearer scheme in the OpenAPI (Swagger's "Authorize"); the check is ours.
+_bearer = HTTPBearer(auto_error=False, description="A user's API key, or the bootstrap key.")
+
+
+def api_principal(
+    request: Request,
+    rt: Runtime = Depends(get_runtime),
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+) -> Principal:
+    token = credentials.credentials.strip() if credentials else ""
+    principal = key_principal(rt, token)
     request.state.principal = principal
     return principal
+
+
+def key_principal(rt: Runtime, token: str) -> Principal:
+    """Who a bearer key acts for: the bootstrap key's admin, or a user by a live key."""
+    if not token:
+        raise Unauthorized("an API key is needed: Authorization: Bearer <key>")
+    if is_bootstrap_key(rt, token):
+        return BOOTSTRAP
+    found = users.key_principal(rt, token)
+    if found is None:
+        raise Unauthorized("the API key is wrong, revoked, or its user is disabled")
+    return found
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

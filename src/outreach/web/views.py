@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security.utils import get_authorization_scheme_param
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -779,8 +780,9 @@ def docs(request: Request, rt: Rt) -> HTMLResponse:
 @public.get("/openapi.json")
 async def openapi(request: Request, rt: Rt) -> JSONResponse:
     """The OpenAPI document, for a logged-in user or an API key."""
-    if request.headers.get("Authorization"):
-        await run_in_threadpool(auth.api_principal, request, rt)
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() == "bearer":
+        await run_in_threadpool(auth.key_principal, rt, token.strip())
     else:
         token = request.cookies.get(auth.SESSION_COOKIE, "")
         if await run_in_threadpool(users.session_principal, rt, token) is None:
