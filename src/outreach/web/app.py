@@ -111,6 +111,16 @@ def _guards(settings: Settings) -> list[Middleware]:
 def _say_how_to_get_in(rt: runtime.Runtime) -> None:
     from outreach.users.commands import has_users
 
+    settings = rt.settings
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and "*" not in (
+        settings.allowed_hosts
+    ):
+        log.warning(
+            "Listening on %s: only requests for the host names %s are answered; set "
+            "OUTREACH_ALLOWED_HOSTS to the names people use to reach this server.",
+            settings.host,
+            ", ".join(settings.allowed_hosts),
+        )
     if not has_users(rt):
         where = f"http://{rt.settings.host}:{rt.settings.port}/welcome"
         log.warning(
