@@ -133,10 +133,13 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
     # (First every delivery is in: the reply and the echoes of our 7 messages, beside the
     # two forged ones, kept as rejected.)
     wait_until(
-        lambda: sorted(d.outcome for d in stack.deliveries("message_received"))
-        == ["ignored"] * 7 + ["processed"] + ["rejected"] * 2,
+        lambda: (
+            sorted(d.outcome for d in stack.deliveries("message_received"))
+            == ["ignored"] * 7 + ["processed"] + ["rejected"] * 2
+        ),
         what="the echoes",
     )
+
     def state() -> tuple[object, object]:
         # The sender's usage "today" is not part of it: the simulated day may turn meanwhile.
         account = stack.account(account_id)
