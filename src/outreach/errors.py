@@ -39,3 +39,8 @@ class InvalidInput(OutreachError):
 class Unauthorized(OutreachError):
     status_code = 401
     code = "unauthorized"
+
+
+class UnsupportedMediaType(OutreachError):
+    status_code = 415
+    code = "unsupported_media_type"
