@@ -259,17 +259,17 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
 
     An active campaign schedules the new prospects at once.
     """
-    from outreach.prospects.commands import import_prospects
-    from outreach.prospects.importer import parse_rows
+    from outreach.prospects.commands import import_upload
+    from outreach.prospects.upload import rows_from_upload
 
+    content_type = "application/json" if file.suffix.lower() == ".json" else "text/csv"
     try:
-        text = file.read_text(encoding="utf-8-sig")
-        rows = parse_rows(text, json_format=file.suffix.lower() == ".json")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        console.print(f"[red]Cannot read {file}: {exc}[/red]")
+        upload = rows_from_upload(file.read_bytes(), content_type)
+    except (OSError, OutreachError) as exc:
+        console.print(f"[red]Cannot read {file}: {escape(getattr(exc, 'message', str(exc)))}[/red]")
         raise typer.Exit(2) from exc
     with _runtime() as rt:
-        result = import_prospects(rt, campaign_id, rows)
+        result = import_upload(rt, campaign_id, upload)
     console.print(
         f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, "
         f"in another campaign {len(result.conflicts)}, do not contact {len(result.blocked)}, "

@@ -1,13 +1,15 @@
 """Importing prospects into a campaign, and the do-not-contact list: what a person does.
 
-An import keeps the good rows and reports the others: bad rows, people already in the
-campaign (duplicates), people another campaign has in hand (conflicts) and people on the
-do-not-contact list (blocked). An active campaign schedules the new prospects at once
-(after the import commits); a completed one reopens. The sweep stays as the safety net.
+An import keeps the good rows and reports every other row sent: rows that could not be
+read or are not valid (errors), people already in the campaign (duplicates), people
+another campaign has in hand (conflicts) and people on the do-not-contact list (blocked).
+An active campaign schedules the new prospects at once (after the import commits); a
+completed one reopens. The sweep stays as the safety net.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +21,7 @@ from outreach.campaigns import lifecycle
 from outreach.campaigns.sequence import Templates, render_problems
 from outreach.models import DoNotContactKind, DoNotContactSource, Prospect
 from outreach.prospects import dnc
-from outreach.prospects.importer import ProspectRow, RowError, normalise
+from outreach.prospects.importer import ProspectRow, RowError, normalise, printable
 from outreach.prospects.repository import (
     Owner,
     lock_imports,
@@ -27,21 +29,11 @@ from outreach.prospects.repository import (
     prospect_variables,
 )
 from outreach.prospects.schemas import DoNotContactAdded, DoNotContactIn, DoNotContactOut
+from outreach.prospects.upload import Upload
 from outreach.runtime import Runtime
 from outreach.uow import transaction
 
-COLUMNS = (
-    "campaign_id",
-    "public_identifier",
-    "profile_url",
-    "provider_id",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "fields",
-    "created_at",
-)
+Rows = list[tuple[int, dict[str, Any]]]
 
 
 @dataclass
@@ -65,6 +57,9 @@ class RowBlocked:
 
 @dataclass
 class ImportResult:
+    """What an import did with every row sent: ``imported + len(errors) + duplicates +
+    len(conflicts) + len(blocked)`` is the number of rows sent."""
+
     imported: int = 0
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -73,20 +68,38 @@ class ImportResult:
 
 
 def import_prospects(
-    rt: Runtime, campaign_id: int, rows: list[tuple[int, dict[str, Any]]]
+    rt: Runtime,
+    campaign_id: int,
+    rows: Rows,
+    *,
+    rejected: Sequence[RowError] = (),
 ) -> ImportResult:
-    """The import command: one transaction, then the new prospects' scheduling."""
+    """The import command: one transaction, then the new prospects' scheduling.
+
+    ``rejected`` are the rows that could not be read (``upload.Upload.rejected``): they
+    are reported with the others' errors, so every row sent is accounted for.
+    """
     with transaction(rt) as session:
-        return add_prospects(session, campaign_id, rows, now=rt.clock.now())
+        return add_prospects(session, campaign_id, rows, now=rt.clock.now(), rejected=rejected)
+
+
+def import_upload(rt: Runtime, campaign_id: int, upload: Upload) -> ImportResult:
+    """Import what ``upload.rows_from_upload`` read: its rows, and its rejected rows."""
+    return import_prospects(rt, campaign_id, upload.rows, rejected=upload.rejected)
 
 
 def add_prospects(
-    session: Session, campaign_id: int, rows: list[tuple[int, dict[str, Any]]], *, now: datetime
+    session: Session,
+    campaign_id: int,
+    rows: Rows,
+    *,
+    now: datetime,
+    rejected: Sequence[RowError] = (),
 ) -> ImportResult:
     campaign = lifecycle.lock_campaign(session, campaign_id)
     lock_imports(session)
     templates = Templates.model_validate(campaign.templates)
-    result = ImportResult()
+    result = ImportResult(errors=list(rejected))
     candidates = _new_people(session, campaign_id, _parsed(rows, result), result)
     blocked = dnc.blocked_reasons(session, [row for row, _ in candidates])
     owners = _owners(session, campaign_id, [row for row, _ in candidates])
@@ -98,12 +111,11 @@ def add_prospects(
         if row.row in owners:
             result.conflicts.append(owners[row.row])
             continue
-        prospect = _prospect(row, campaign_id, now)
-        problems = render_problems(templates, prospect_variables(prospect))
-        if problems:
-            result.errors.append(RowError(row.row, "; ".join(problems), _printable(raw)))
+        found = render_problems(templates, prospect_variables(row))
+        if found:
+            result.errors.append(RowError(row.row, "; ".join(found), printable(raw)))
             continue
-        new.append({c: getattr(prospect, c) for c in COLUMNS})
+        new.append(_values(row, campaign_id, now))
     if new:
         session.execute(sa.insert(Prospect), new)
         lifecycle.prospects_added(session, campaign)
@@ -112,16 +124,14 @@ def add_prospects(
     return result
 
 
-def _parsed(
-    rows: list[tuple[int, dict[str, Any]]], result: ImportResult
-) -> list[tuple[ProspectRow, Any]]:
+def _parsed(rows: Rows, result: ImportResult) -> list[tuple[ProspectRow, Any]]:
     """The rows that read as prospects; the others are reported as errors."""
     parsed: list[tuple[ProspectRow, Any]] = []
     for number, raw in rows:
         try:
             parsed.append((normalise(raw, number), raw))
         except ValueError as exc:
-            result.errors.append(RowError(number, str(exc), _printable(raw)))
+            result.errors.append(RowError(number, str(exc), printable(raw)))
     return parsed
 
 
@@ -171,23 +181,20 @@ def _campaign_id(owner: Owner) -> int:
     return owner.campaign_id
 
 
-def _prospect(row: ProspectRow, campaign_id: int, now: datetime) -> Prospect:
-    return Prospect(
-        campaign_id=campaign_id,
-        public_identifier=row.public_identifier,
-        profile_url=row.profile_url,
-        provider_id=row.provider_id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        company=row.company,
-        title=row.title,
-        fields=row.fields,
-        created_at=now,
-    )
-
-
-def _printable(raw: Any) -> dict[str, Any] | None:
-    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else None
+def _values(row: ProspectRow, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """A new prospect's columns, for one bulk insert."""
+    return {
+        "campaign_id": campaign_id,
+        "public_identifier": row.public_identifier,
+        "profile_url": row.profile_url,
+        "provider_id": row.provider_id,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "company": row.company,
+        "title": row.title,
+        "fields": row.fields,
+        "created_at": now,
+    }
 
 
 # -- the do-not-contact list --------------------------------------------------------------

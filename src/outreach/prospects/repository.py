@@ -3,8 +3,9 @@ template sees."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -83,7 +84,22 @@ def owners_elsewhere(
     return owners
 
 
-def prospect_variables(prospect: Prospect) -> dict[str, Any]:
+class Named(Protocol):
+    """What a template sees of a prospect (a stored ``Prospect`` or an import's row)."""
+
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def company(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+
+def prospect_variables(prospect: Named) -> dict[str, Any]:
     names = [n for n in (prospect.first_name, prospect.last_name) if n]
     standard = {
         "first_name": prospect.first_name,

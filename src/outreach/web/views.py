@@ -38,9 +38,9 @@ from outreach.errors import InvalidInput, OutreachError
 from outreach.journeys import service as journeys
 from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import commands as prospect_commands
-from outreach.prospects.commands import ImportResult, import_prospects
-from outreach.prospects.importer import parse_csv
+from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import DoNotContactIn
+from outreach.prospects.upload import rows_from_text
 from outreach.runtime import Runtime
 from outreach.web import runs
 from outreach.web.deps import ReadSession, get_runtime
@@ -353,14 +353,13 @@ def _import_summary(result: ImportResult) -> str:
 
 
 def _import_csv(rt: Runtime, campaign_id: int, text: str) -> ImportResult:
-    """Import pasted or uploaded CSV: good rows are kept, each bad row is reported."""
-    try:
-        rows = parse_csv(text)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if not rows:
+    """Import pasted CSV (or JSON): good rows are kept, each bad row is reported."""
+    if not text.strip():
         raise InvalidInput("no prospect rows: paste a header line and at least one row")
-    return import_prospects(rt, campaign_id, rows)
+    upload = rows_from_text(text)
+    if not upload.sent:
+        raise InvalidInput("no prospect rows: paste a header line and at least one row")
+    return import_upload(rt, campaign_id, upload)
 
 
 ACCOUNT_COMMANDS = {
