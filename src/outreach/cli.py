@@ -292,6 +292,34 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         raise typer.Exit(1)
 
 
+@campaigns_app.command("export")
+def campaigns_export(
+    campaign_id: int,
+    output: Annotated[
+        Path | None, typer.Option(help="CSV file to write (UTF-8 with a BOM, for Excel).")
+    ] = None,
+) -> None:
+    """Export the campaign's prospects as CSV (to stdout unless --output); values that a
+    spreadsheet would run as formulas start with a single quote."""
+    from outreach.campaigns.service import get_campaign
+    from outreach.prospects.export import write_csv
+
+    with _runtime() as rt, rt.sessions() as session:
+        get_campaign(session, campaign_id)  # before a file is created for nothing
+        if output is None:
+            written = write_csv(session, campaign_id, sys.stdout)
+            sys.stdout.flush()
+            Console(stderr=True).print(f"{written} prospects exported")
+            return
+        try:
+            with output.open("w", newline="", encoding="utf-8-sig") as out:
+                written = write_csv(session, campaign_id, out)
+        except OSError as exc:
+            console.print(f"[red]Cannot write {output}: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    console.print(f"{written} prospects exported to {output}")
+
+
 def _follow(workflow_id: str, what: str) -> Any:
     """Wait for a workflow, with a bar fed by its ``total`` and ``started`` events."""
     from dbos import DBOS
