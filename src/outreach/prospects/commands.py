@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import lifecycle
 from outreach.campaigns.sequence import Templates, problem_check
-from outreach.models import DoNotContactKind, DoNotContactSource, Prospect
+from outreach.errors import NotFound
+from outreach.models import Campaign, DoNotContactKind, DoNotContactSource, Prospect
 from outreach.prospects import dnc
 from outreach.prospects.importer import ProspectRow, RowError, normalise, printable
 from outreach.prospects.repository import (
@@ -79,10 +80,16 @@ def import_prospects(
     """The import command: one transaction, then the new prospects' scheduling.
 
     ``rejected`` are the rows that could not be read (``upload.Upload.rejected``): they
-    are reported with the others' errors, so every row sent is accounted for.
+    are reported with the others' errors, so every row sent is accounted for. The rows
+    are read and their messages checked before the transaction (a campaign's templates
+    never change), so the write lock, SQLite's only one, is held for the queries and
+    the insert alone, not for the long part.
     """
+    with rt.sessions() as session:
+        templates = _templates(session, campaign_id)
+    checked = check_rows(rows, templates)
     with transaction(rt) as session:
-        return add_prospects(session, campaign_id, rows, now=rt.clock.now(), rejected=rejected)
+        return _add(session, campaign_id, checked, now=rt.clock.now(), rejected=rejected)
 
 
 def import_upload(rt: Runtime, campaign_id: int, upload: Upload) -> ImportResult:
@@ -98,24 +105,67 @@ def add_prospects(
     now: datetime,
     rejected: Sequence[RowError] = (),
 ) -> ImportResult:
+    """The import in the caller's transaction."""
+    checked = check_rows(rows, _templates(session, campaign_id))
+    return _add(session, campaign_id, checked, now=now, rejected=rejected)
+
+
+@dataclass
+class Checked:
+    """Rows read as prospects, each with its template problems, and the rows that are
+    not valid: all that an import works out without the database."""
+
+    rows: list[tuple[ProspectRow, Any, list[str]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def check_rows(rows: Rows, templates: Templates) -> Checked:
+    """Each row normalised (``importer.normalise``) and its messages checked (pure)."""
+    problems = problem_check(templates)
+    checked = Checked()
+    for number, raw in rows:
+        try:
+            row = normalise(raw, number)
+        except ValueError as exc:
+            checked.errors.append(RowError(number, str(exc), printable(raw)))
+            continue
+        checked.rows.append((row, raw, problems(prospect_variables(row))))
+    return checked
+
+
+def _templates(session: Session, campaign_id: int) -> Templates:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return Templates.model_validate(campaign.templates)
+
+
+def _add(
+    session: Session,
+    campaign_id: int,
+    checked: Checked,
+    *,
+    now: datetime,
+    rejected: Sequence[RowError],
+) -> ImportResult:
+    """Sort checked rows into duplicates, blocked, conflicts, errors and new prospects;
+    insert the new ones. A row lands in the first of these that applies."""
     campaign = lifecycle.lock_campaign(session, campaign_id)
     lock_imports(session)
-    problems = problem_check(Templates.model_validate(campaign.templates))
-    result = ImportResult(errors=list(rejected))
-    candidates = _new_people(session, campaign_id, _parsed(rows, result), result)
-    blocked = dnc.blocked_reasons(session, [row for row, _ in candidates])
-    owners = _owners(session, campaign_id, [row for row, _ in candidates])
+    result = ImportResult(errors=[*rejected, *checked.errors])
+    candidates = _new_people(session, campaign_id, checked.rows, result)
+    blocked = dnc.blocked_reasons(session, [row for row, _, _ in candidates])
+    owners = _owners(session, campaign_id, [row for row, _, _ in candidates])
     new: list[dict[str, Any]] = []
-    for (row, raw), reason in zip(candidates, blocked, strict=True):
+    for (row, raw, problems), reason in zip(candidates, blocked, strict=True):
         if reason is not None:
             result.blocked.append(RowBlocked(row.row, row.public_identifier, reason))
             continue
         if row.row in owners:
             result.conflicts.append(owners[row.row])
             continue
-        found = problems(prospect_variables(row))
-        if found:
-            result.errors.append(RowError(row.row, "; ".join(found), printable(raw)))
+        if problems:
+            result.errors.append(RowError(row.row, "; ".join(problems), printable(raw)))
             continue
         new.append(_values(row, campaign_id, now))
     for start in range(0, len(new), INSERT_BATCH):
@@ -127,36 +177,26 @@ def add_prospects(
     return result
 
 
-def _parsed(rows: Rows, result: ImportResult) -> list[tuple[ProspectRow, Any]]:
-    """The rows that read as prospects; the others are reported as errors."""
-    parsed: list[tuple[ProspectRow, Any]] = []
-    for number, raw in rows:
-        try:
-            parsed.append((normalise(raw, number), raw))
-        except ValueError as exc:
-            result.errors.append(RowError(number, str(exc), printable(raw)))
-    return parsed
-
-
 def _new_people(
     session: Session,
     campaign_id: int,
-    parsed: list[tuple[ProspectRow, Any]],
+    rows: list[tuple[ProspectRow, Any, list[str]]],
     result: ImportResult,
-) -> list[tuple[ProspectRow, Any]]:
+) -> list[tuple[ProspectRow, Any, list[str]]]:
     """The rows whose person is not in the campaign yet, nor earlier in this import."""
     seen = set(
         session.execute(
             sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)
         ).scalars()
     )
-    fresh: list[tuple[ProspectRow, Any]] = []
-    for row, raw in parsed:
-        if row.public_identifier in seen:
+    fresh: list[tuple[ProspectRow, Any, list[str]]] = []
+    for checked in rows:
+        slug = checked[0].public_identifier
+        if slug in seen:
             result.duplicates += 1
             continue
-        seen.add(row.public_identifier)
-        fresh.append((row, raw))
+        seen.add(slug)
+        fresh.append(checked)
     return fresh
 
 
