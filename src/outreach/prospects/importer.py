@@ -50,7 +50,7 @@ ECHO_LIMIT = 200  # characters of a value echoed back with a row's error
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-@dataclass
+@dataclass(slots=True)  # one object a row, not two: a large import is lighter on the GC
 class ProspectRow:
     row: int
     public_identifier: str
