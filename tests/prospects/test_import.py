@@ -196,3 +196,16 @@ def test_rows_rejected_while_reading_are_reported_in_order_with_the_others(rt: R
         (5, "not a valid LinkedIn public identifier"),
     ]
     assert accounted(result) == read.sent == 3
+
+
+def test_odd_characters_are_stored_exactly(rt: Runtime) -> None:
+    # PostgreSQL gets new prospects through COPY, whose text format escapes these.
+    odd = 'tab\there, line\nbreak, back\\slash \\N, cr\r, "quotes", \u2028, 🙂, =1+1'
+    cid = campaign(rt)
+    row = {"slug": "odd-one", "company": odd[:200], "notes": odd, "deep": {"k": [odd, None]}}
+    assert import_prospects(rt, cid, [(2, row), (3, {"slug": "plain-one"})]).imported == 2
+    found = stored(rt, cid)
+    assert found["odd-one"].company == odd[:200]
+    assert found["odd-one"].fields == {"notes": odd, "deep": {"k": [odd, None]}}
+    assert found["plain-one"].fields == {} and found["plain-one"].first_name is None
+    assert found["odd-one"].created_at.tzinfo is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from outreach.prospects import dnc
 from outreach.prospects.importer import ProspectRow, RowError, normalise, printable
 from outreach.prospects.repository import (
     Owner,
+    insert_prospects,
     lock_imports,
     owners_elsewhere,
     prospect_variables,
@@ -35,8 +36,7 @@ from outreach.runtime import Runtime
 from outreach.uow import transaction
 
 Rows = list[tuple[int, dict[str, Any]]]
-INSERT_BATCH = 5_000  # prospects per INSERT executemany
-PROSPECTS = cast(sa.Table, Prospect.__table__)  # a Core insert: no ORM bookkeeping per row
+INSERT_BATCH = 5_000  # new prospects inserted at a time
 
 
 @dataclass
@@ -174,10 +174,9 @@ def _add(
             batch.append(_values(row, campaign_id, now))
             result.imported += 1
         if len(batch) == INSERT_BATCH:  # inserted as they come: fewer objects alive at once
-            session.execute(sa.insert(PROSPECTS), batch)
+            insert_prospects(session, batch)
             batch = []
-    if batch:
-        session.execute(sa.insert(PROSPECTS), batch)
+    insert_prospects(session, batch)
     if result.imported:
         lifecycle.prospects_added(session, campaign)
     result.errors.sort(key=lambda e: e.row)
@@ -228,7 +227,7 @@ def _campaign_id(owner: Owner) -> int:
 
 
 def _values(row: ProspectRow, campaign_id: int, now: datetime) -> dict[str, Any]:
-    """A new prospect's columns: plain values for one bulk insert, no ORM object per row."""
+    """A new prospect's columns (``repository.COLUMNS``), for a bulk insert."""
     return {
         "campaign_id": campaign_id,
         "public_identifier": row.public_identifier,
