@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ def test_a_cell_a_spreadsheet_would_run_gets_a_quote(value: object, cell: str) -
 
 def test_the_export_neutralises_formulas_and_keeps_every_field(rt: Runtime) -> None:
     cid = campaign(rt)
-    rows = [
+    rows: list[tuple[int, dict[str, Any]]] = [
         (2, {"slug": "ann-lee", "first_name": "=cmd|' /C calc'!A0", "company": "Acme"}),
         (3, {"slug": "bob-roe", "title": "+CEO", "Notes": "@SUM(1)", "score": 7, "tags": ["a"]}),
         (4, {"slug": "cy-x", "status": "=1", "Evil": "=x", "Prénom": "Zoë"}),

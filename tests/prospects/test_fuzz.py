@@ -47,7 +47,7 @@ Sessions = sessionmaker[Session]
 
 words = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=6)
 odd_text = st.lists(
-    st.one_of(st.sampled_from(ODD), words, st.characters(exclude_categories=("Cs",))),
+    st.one_of(st.sampled_from(ODD), words, st.characters(exclude_categories=["Cs"])),
     max_size=6,
 ).map("".join)
 plain_text = st.lists(

@@ -164,7 +164,7 @@ def test_template_problems_are_still_reported_per_row(rt: Runtime) -> None:
         "{% if event is defined %}See you at {{ event }}{% else %}Hi{% endif %} {{ first_name }}"
     )
     cid = campaign(rt, templates={"invitation_note": note, "follow_ups": [follow_up] * 5})
-    rows = [
+    rows: list[tuple[int, dict[str, Any]]] = [
         (2, {"slug": "ok-one", "first_name": "Ann"}),
         (3, {"slug": "long-one", "first_name": "A", "hook": "h" * 300}),
         (4, {"slug": "no-name", "company": "Acme"}),
