@@ -127,7 +127,9 @@ def insert_prospects(session: Session, rows: list[dict[str, Any]]) -> None:
         connection.execute(sa.insert(PROSPECTS), rows)
         return
     stamp = PROSPECTS.c.created_at.type.bind_processor(connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection  # psycopg's, in this transaction
+    assert driver is not None, "a live connection has its driver's"
+    cursor = driver.cursor()
     with cursor, cursor.copy(f"COPY prospects ({', '.join(COLUMNS)}) FROM STDIN") as copy:
         copy.set_types(_COPY_TYPES)
         for row in rows:

@@ -40,6 +40,7 @@ CSV_TYPES = (
     "application/vnd.ms-excel",  # what browsers on Windows call a .csv file
 )
 # Types that say nothing of the format: the body itself tells (JSON starts with [ or {).
+# curl --data-binary @people.csv sends application/x-www-form-urlencoded.
 PLAIN_TYPES = ("", "text/plain", "application/octet-stream", "application/x-www-form-urlencoded")
 SPREADSHEETS = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
