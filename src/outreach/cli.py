@@ -263,17 +263,17 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
 
     An active campaign schedules the new prospects at once.
     """
-    from outreach.prospects.commands import import_prospects
-    from outreach.prospects.importer import parse_rows
+    from outreach.prospects.commands import import_upload
+    from outreach.prospects.upload import rows_from_upload
 
+    content_type = "application/json" if file.suffix.lower() == ".json" else "text/csv"
     try:
-        text = file.read_text(encoding="utf-8-sig")
-        rows = parse_rows(text, json_format=file.suffix.lower() == ".json")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        console.print(f"[red]Cannot read {file}: {exc}[/red]")
+        upload = rows_from_upload(file.read_bytes(), content_type)
+    except (OSError, OutreachError) as exc:
+        console.print(f"[red]Cannot read {file}: {escape(getattr(exc, 'message', str(exc)))}[/red]")
         raise typer.Exit(2) from exc
     with _runtime() as rt:
-        result = import_prospects(rt, campaign_id, rows)
+        result = import_upload(rt, campaign_id, upload)
     console.print(
         f"imported [bold]{result.imported}[/bold], duplicates {result.duplicates}, "
         f"in another campaign {len(result.conflicts)}, do not contact {len(result.blocked)}, "
@@ -294,6 +294,34 @@ def campaigns_import(campaign_id: int, file: Path) -> None:
         console.print(f"  row {error.row}: [red]{escape(error.error)}[/red]")
     if result.errors:
         raise typer.Exit(1)
+
+
+@campaigns_app.command("export")
+def campaigns_export(
+    campaign_id: int,
+    output: Annotated[
+        Path | None, typer.Option(help="CSV file to write (UTF-8 with a BOM, for Excel).")
+    ] = None,
+) -> None:
+    """Export the campaign's prospects as CSV (to stdout unless --output); values that a
+    spreadsheet would run as formulas start with a single quote."""
+    from outreach.campaigns.service import get_campaign
+    from outreach.prospects.export import write_csv
+
+    with _runtime() as rt, rt.sessions() as session:
+        get_campaign(session, campaign_id)  # before a file is created for nothing
+        if output is None:
+            written = write_csv(session, campaign_id, sys.stdout)
+            sys.stdout.flush()
+            Console(stderr=True).print(f"{written} prospects exported")
+            return
+        try:
+            with output.open("w", newline="", encoding="utf-8-sig") as out:
+                written = write_csv(session, campaign_id, out)
+        except OSError as exc:
+            console.print(f"[red]Cannot write {output}: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    console.print(f"{written} prospects exported to {output}")
 
 
 def _follow(workflow_id: str, what: str) -> Any:

@@ -53,7 +53,7 @@ def test_campaign_commands(tmp_path: Path) -> None:
     imported = outreach(tmp_path, "campaigns", "import", "1", "people.csv")
     assert imported.returncode == 1, "a bad row makes the import say so"
     assert "imported 2" in imported.stdout
-    assert "row 2" in imported.stdout and "not a LinkedIn URL" in imported.stdout
+    assert "row 3" in imported.stdout and "not a LinkedIn URL" in imported.stdout
 
     forecast = outreach(tmp_path, "campaigns", "forecast", "1")
     assert forecast.returncode == 0, forecast.stdout + forecast.stderr
@@ -109,9 +109,9 @@ def test_do_not_contact_commands_and_what_an_import_leaves_out(tmp_path: Path) -
     imported = outreach(tmp_path, "campaigns", "import", "2", "second.csv")
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "imported 1, duplicates 0, in another campaign 1, do not contact 1" in imported.stdout
-    assert "row 1: cli-ada is in campaign 1 (First)" in imported.stdout
+    assert "row 2: cli-ada is in campaign 1 (First)" in imported.stdout
     assert (
-        "row 2: cli-carl is on the do-not-contact list: company acme gmbh "
+        "row 3: cli-carl is on the do-not-contact list: company acme gmbh "
         "(reason: a [customer])" in imported.stdout
     )
 

@@ -1,4 +1,6 @@
-"""Prospect rows from CSV or JSON: LinkedIn URLs, header aliases, CSV dialects, bad rows."""
+"""Prospect rows from CSV or JSON: LinkedIn URLs, header aliases, CSV dialects, bad rows.
+
+Row numbers are a spreadsheet's: the header is row 1, the first prospect row 2."""
 
 from __future__ import annotations
 
@@ -10,7 +12,15 @@ from typing import Any
 import pytest
 
 from outreach.prospects.identity import slug_from_url
-from outreach.prospects.importer import ProspectRow, normalise, parse_csv
+from outreach.prospects.importer import ProspectRow, normalise
+from outreach.prospects.upload import parse_csv as parse_upload
+
+
+def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a CSV text; a row the reader rejects fails the test."""
+    upload = parse_upload(text)
+    assert upload.rejected == []
+    return upload.rows
 
 
 def one(raw: dict[str, Any]) -> ProspectRow:
@@ -194,15 +204,15 @@ def test_the_row_number_is_kept() -> None:
 # --- CSV dialects -----------------------------------------------------------------------
 
 EXPECTED = [
-    (1, {"first_name": "Jane", "company": "Acme", "linkedin_url": "linkedin.com/in/jane-doe"}),
-    (2, {"first_name": "Bob", "company": "Foo", "linkedin_url": "linkedin.com/in/bob-roe"}),
+    (2, {"first_name": "Jane", "company": "Acme", "linkedin_url": "linkedin.com/in/jane-doe"}),
+    (3, {"first_name": "Bob", "company": "Foo", "linkedin_url": "linkedin.com/in/bob-roe"}),
 ]
 
 
 @pytest.mark.parametrize(
     "delimiter", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "pipe"]
 )
-@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
 def test_the_delimiter_is_detected(delimiter: str, newline: str) -> None:
     lines = [
         ["first_name", "company", "linkedin_url"],
@@ -221,8 +231,8 @@ def test_quoted_fields_keep_their_commas_newlines_and_quotes() -> None:
     )
     rows = [normalise(raw, n) for n, raw in parse_csv(text)]
     assert [(r.row, r.company, r.title) for r in rows] == [
-        (1, "Acme, Inc.", 'Head of Sales, EMEA "interim"'),
-        (2, "Multi\nline, Ltd", '"Rocket" Labs, Inc.'),
+        (2, "Acme, Inc.", 'Head of Sales, EMEA "interim"'),
+        (3, "Multi\nline, Ltd", '"Rocket" Labs, Inc.'),
     ]
 
 
@@ -239,7 +249,7 @@ def test_a_semicolon_file_with_commas_in_its_values() -> None:
 def test_a_tab_file_with_commas_and_semicolons_in_its_values() -> None:
     text = "first_name\tcompany\tpublic_identifier\nJane\tAcme, Inc.; EU\tjane-doe\n"
     assert parse_csv(text) == [
-        (1, {"first_name": "Jane", "company": "Acme, Inc.; EU", "public_identifier": "jane-doe"})
+        (2, {"first_name": "Jane", "company": "Acme, Inc.; EU", "public_identifier": "jane-doe"})
     ]
 
 
@@ -263,11 +273,12 @@ def test_a_utf8_bom_does_not_spoil_the_first_header() -> None:
     assert list(raw) == ["First Name", "LinkedIn URL"]
 
 
-def test_blank_lines_are_skipped() -> None:
+def test_blank_lines_are_skipped_but_keep_their_row_numbers() -> None:
     text = "first_name,public_identifier\n\nJane,jane-doe\n\n\nBob,bob-roe\n\n"
     rows = parse_csv(text)
     assert [raw["public_identifier"] for _, raw in rows] == ["jane-doe", "bob-roe"]
-    assert [number for number, _ in rows] == [1, 2]
+    # A spreadsheet shows the blank rows too: Jane is on row 3, Bob on row 6.
+    assert [number for number, _ in rows] == [3, 6]
     # Lines of spaces or bare delimiters are empty rows too.
     text = "first_name,public_identifier\nJane,jane-doe\n   \n , \nBob,bob-roe\n"
     assert [raw["public_identifier"] for _, raw in parse_csv(text)] == ["jane-doe", "bob-roe"]
@@ -293,21 +304,20 @@ def test_a_row_with_more_values_than_columns_is_reported_and_the_others_kept() -
         "Jane,jane-doe\n"
         "Bob,bob-roe,surplus\n"
         "Ann,https://www.linkedin.com/in/ann?trk=a,b\n"
-        "Zed,zed-x\n"
+        "Zed,zed-x,,\n"
     )
-    good, errors = [], []
-    for number, raw in parse_csv(text):
-        try:
-            good.append(normalise(raw, number).public_identifier)
-        except ValueError as exc:
-            errors.append((number, str(exc)))
-    assert good == ["jane-doe", "zed-x"]
-    assert errors == [(2, "more values than columns"), (3, "more values than columns")]
+    upload = parse_upload(text)
+    assert [normalise(raw, n).public_identifier for n, raw in upload.rows] == ["jane-doe", "zed-x"]
+    assert [(e.row, e.error) for e in upload.rejected] == [
+        (3, "more values than columns (3 values, 2 columns)"),
+        (4, "more values than columns (3 values, 2 columns)"),
+    ]
+    assert upload.rejected[0].data == {"first_name": "Bob", "public_identifier": "bob-roe"}
 
 
 def test_a_short_row_leaves_the_missing_columns_empty() -> None:
     [(_, raw)] = parse_csv("public_identifier,first_name,company\njane-doe\n")
-    row = normalise(raw, 1)
+    row = normalise(raw, 2)
     assert (row.public_identifier, row.first_name, row.company) == ("jane-doe", None, None)
 
 
@@ -315,6 +325,8 @@ def test_a_header_without_rows_gives_no_rows_and_an_empty_file_is_an_error() -> 
     assert parse_csv("first_name,public_identifier\n") == []
     with pytest.raises(ValueError, match="no header row"):
         parse_csv("")
+    with pytest.raises(ValueError, match="no header row"):
+        parse_csv("\n ; \n")
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
@@ -335,7 +347,7 @@ def test_spreadsheet_exports_round_trip(delimiter: str) -> None:
         ]
         out = io.StringIO()
         csv.writer(out, delimiter=delimiter).writerows([header, *rows])
-        expected = [(i + 1, dict(zip(header, r, strict=True))) for i, r in enumerate(rows)]
+        expected = [(i + 2, dict(zip(header, r, strict=True))) for i, r in enumerate(rows)]
         assert parse_csv(out.getvalue()) == expected, (seed, out.getvalue())
 
 
@@ -346,3 +358,124 @@ def test_identifiers_are_case_insensitive_like_linkedin() -> None:
         {"profile_url": "linkedin.com/in/JANE-doe", "public_identifier": "Jane-Doe"}, 3
     )
     assert mixed.public_identifier == lower.public_identifier == both.public_identifier
+
+
+# --- what a row may hold ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript://linkedin.com/in/x",
+        "JavaScript://www.linkedin.com/in/jane-doe/",
+        "java\tscript://linkedin.com/in/jane-doe",
+        "data://linkedin.com/in/jane-doe",
+        "ftp://www.linkedin.com/in/jane-doe/",
+        "mailto:jane@linkedin.com/in/jane-doe",
+        "https://evil.example@linkedin.com/in/jane-doe",
+    ],
+)
+def test_only_http_and_https_profile_links_are_accepted(url: str) -> None:
+    assert rejected({"linkedin_url": url}).startswith("not a LinkedIn URL")
+
+
+def test_aliased_columns_keep_both_values() -> None:
+    row = one(
+        {
+            "public_identifier": "jane-doe",
+            "title": "CTO",
+            "Job Title": "Chief Technology Officer",
+            "Title": "Boss",
+            "E-mail": "jane@acme.example",
+            "email": "j.doe@acme.example",
+        }
+    )
+    assert row.title == "CTO"
+    assert row.fields == {
+        "job_title": "Chief Technology Officer",
+        "title_2": "Boss",
+        "e_mail": "jane@acme.example",
+        "email": "j.doe@acme.example",
+    }
+
+
+def test_a_second_column_for_an_extra_field_is_kept_too() -> None:
+    row = one({"slug": "jane-doe", "E-mail": "a@x.example", "e mail": "b@x.example"})
+    assert row.fields == {"e_mail": "a@x.example", "e_mail_2": "b@x.example"}
+
+
+def test_an_empty_first_column_leaves_the_field_to_its_alias() -> None:
+    row = one({"slug": "jane-doe", "title": "", "Job Title": "CTO"})
+    assert (row.title, row.fields) == ("CTO", {})
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [({"a": 1}, "an object"), (["x"], "a list"), (True, "true or false")],
+)
+def test_a_standard_field_must_be_text_or_a_number(value: Any, kind: str) -> None:
+    assert rejected({"slug": "jane-doe", "company": value}) == f"company must be text, not {kind}"
+    assert rejected({"slug": value}) == f"public_identifier must be text, not {kind}"
+
+
+def test_numbers_in_standard_fields_become_their_text_and_extra_fields_keep_json() -> None:
+    row = one(
+        {
+            "slug": "jane-doe",
+            "company": 1.5,
+            "provider_id": 12345,
+            "tags": ["a", "b"],
+            "meta": {"score": 3, "ok": True},
+            "active": False,
+        }
+    )
+    assert (row.company, row.provider_id) == ("1.5", "12345")
+    assert row.fields == {"tags": ["a", "b"], "meta": {"score": 3, "ok": True}, "active": False}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({"first_name": "Ja\x00ne"}, "column 'first_name' contains a NUL character"),
+        (
+            {"first_name": "Ja\ud800ne"},
+            "column 'first_name' contains text that is not valid Unicode",
+        ),
+        (
+            {"notes": ["ok", {"x": "\udfff"}]},
+            "column 'notes' contains text that is not valid Unicode",
+        ),
+        ({"na\ud83dme": "x"}, "column 'na\ufffdme' contains text that is not valid Unicode"),
+        ({"score": float("nan")}, "column 'score' holds a number that is not finite"),
+        ({"score": [float("-inf")]}, "column 'score' holds a number that is not finite"),
+        ({"notes": "x" * 131_073}, "column 'notes' holds a value longer than 131,072 characters"),
+    ],
+)
+def test_values_the_database_cannot_store_are_reported(raw: dict[str, Any], reason: str) -> None:
+    assert rejected({"slug": "jane-doe", **raw}).startswith(reason)
+
+
+def test_deep_nesting_is_reported() -> None:
+    deep: Any = "bottom"
+    for _ in range(21):
+        deep = [deep]
+    assert rejected({"slug": "jane-doe", "deep": deep}).endswith("more than 20 levels deep")
+    for _ in range(1):
+        deep = deep[0]
+    assert one({"slug": "jane-doe", "deep": deep}).fields == {"deep": deep}
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("first_name", 200), ("last_name", 200), ("company", 200), ("title", 300)],
+)
+def test_text_longer_than_its_column_is_reported(field: str, limit: int) -> None:
+    assert one({"slug": "jane-doe", field: "x" * limit}) is not None
+    assert rejected({"slug": "jane-doe", field: "x" * (limit + 1)}) == (
+        f"{field} is longer than {limit} characters"
+    )
+
+
+def test_a_profile_url_longer_than_its_column_is_reported() -> None:
+    url = "https://www.linkedin.com/in/jane-doe/?" + "q" * 500
+    assert rejected({"profile_url": url}) == "profile_url is longer than 500 characters"

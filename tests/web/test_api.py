@@ -95,7 +95,7 @@ def test_import_launch_pause_resume_and_a_reply(api: httpx.Client) -> None:
         f"/api/campaigns/{cid}/prospects", content=csv, headers={"content-type": "text/csv"}
     ).json()
     assert imported["imported"] == 2
-    assert [e["row"] for e in imported["errors"]] == [2]
+    assert [e["row"] for e in imported["errors"]] == [3]  # the header is row 1
     as_json = api.post(
         f"/api/campaigns/{cid}/prospects",
         json=[{"public_identifier": "api-grace", "first_name": "Grace"}, {"first_name": "nobody"}],

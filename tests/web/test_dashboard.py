@@ -59,7 +59,7 @@ def _csv() -> str:
         f"https://www.linkedin.com/in/{slug}/,{first},{last},{co}"
         for slug, first, last, co in GOOD_ROWS[:3]
     ]
-    lines.append("https://example.com/not-linkedin,Nora,Nope,Example")  # row 4: rejected
+    lines.append("https://example.com/not-linkedin,Nora,Nope,Example")  # row 5: rejected
     lines += [
         f"https://www.linkedin.com/in/{slug}/,{first},{last},{co}"
         for slug, first, last, co in GOOD_ROWS[3:]
@@ -202,7 +202,7 @@ def test_a_campaign_from_set_up_to_errors(serve: Any, browser: Any) -> None:
     expect(page.locator("#form-prospects .notice-ok")).to_contain_text("6 imported")
     expect(page.locator("#row-errors tbody tr")).to_have_count(1)
     expect(page.locator("#row-errors")).to_contain_text("not a LinkedIn URL")
-    expect(page.locator("#row-errors td").first).to_have_text("4")
+    expect(page.locator("#row-errors td").first).to_have_text("5")
     # The live tables pick the new campaign up without a reload.
     expect(page.locator("#campaigns tr[data-campaign] td").nth(3)).to_have_text("6")
     shot(page, "1-overview-set-up")

@@ -118,15 +118,15 @@ def test_add_list_remove_and_an_import_that_meets_the_list(api: httpx.Client) ->
     ).json()
     assert result["imported"] == 1
     assert [(b["row"], b["public_identifier"]) for b in result["blocked"]] == [
-        (1, "jane-doe"),
-        (2, "bo-y"),
-        (3, "cy-z"),
+        (2, "jane-doe"),
+        (3, "bo-y"),
+        (4, "cy-z"),
     ]
     assert result["blocked"][1]["reason"] == (
         "on the do-not-contact list: company acme gmbh (reason: client)"
     )
     assert result["conflicts"] == [
-        {"row": 4, "public_identifier": "al-x", "campaign_id": first, "campaign_name": "First"}
+        {"row": 5, "public_identifier": "al-x", "campaign_id": first, "campaign_name": "First"}
     ]
 
     removed = api.delete(f"/api/do-not-contact/{acme['id']}")

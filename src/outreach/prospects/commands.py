@@ -1,13 +1,15 @@
 """Importing prospects into a campaign, and the do-not-contact list: what a person does.
 
-An import keeps the good rows and reports the others: bad rows, people already in the
-campaign (duplicates), people another campaign has in hand (conflicts) and people on the
-do-not-contact list (blocked). An active campaign schedules the new prospects at once
-(after the import commits); a completed one reopens. The sweep stays as the safety net.
+An import keeps the good rows and reports every other row sent: rows that could not be
+read or are not valid (errors), people already in the campaign (duplicates), people
+another campaign has in hand (conflicts) and people on the do-not-contact list (blocked).
+An active campaign schedules the new prospects at once (after the import commits); a
+completed one reopens. The sweep stays as the safety net.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,32 +18,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import lifecycle
-from outreach.campaigns.sequence import Templates, render_problems
-from outreach.models import DoNotContactKind, DoNotContactSource, Prospect
+from outreach.campaigns.sequence import Templates, problem_check
+from outreach.errors import NotFound
+from outreach.models import Campaign, DoNotContactKind, DoNotContactSource, Prospect
 from outreach.prospects import dnc
-from outreach.prospects.importer import ProspectRow, RowError, normalise
+from outreach.prospects.importer import ProspectRow, RowError, normalise, printable
 from outreach.prospects.repository import (
     Owner,
+    insert_prospects,
     lock_imports,
     owners_elsewhere,
     prospect_variables,
 )
 from outreach.prospects.schemas import DoNotContactAdded, DoNotContactIn, DoNotContactOut
+from outreach.prospects.upload import Upload
 from outreach.runtime import Runtime
 from outreach.uow import transaction
 
-COLUMNS = (
-    "campaign_id",
-    "public_identifier",
-    "profile_url",
-    "provider_id",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "fields",
-    "created_at",
-)
+Rows = list[tuple[int, dict[str, Any]]]
+INSERT_BATCH = 5_000  # new prospects inserted at a time
 
 
 @dataclass
@@ -65,6 +60,9 @@ class RowBlocked:
 
 @dataclass
 class ImportResult:
+    """What an import did with every row sent: ``imported + len(errors) + duplicates +
+    len(conflicts) + len(blocked)`` is the number of rows sent."""
+
     imported: int = 0
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -73,77 +71,134 @@ class ImportResult:
 
 
 def import_prospects(
-    rt: Runtime, campaign_id: int, rows: list[tuple[int, dict[str, Any]]]
+    rt: Runtime,
+    campaign_id: int,
+    rows: Rows,
+    *,
+    rejected: Sequence[RowError] = (),
 ) -> ImportResult:
-    """The import command: one transaction, then the new prospects' scheduling."""
+    """The import command: one transaction, then the new prospects' scheduling.
+
+    ``rejected`` are the rows that could not be read (``upload.Upload.rejected``): they
+    are reported with the others' errors, so every row sent is accounted for. The rows
+    are read and their messages checked before the transaction (a campaign's templates
+    never change), so the write lock, SQLite's only one, is held for the queries and
+    the insert alone, not for the long part.
+    """
+    with rt.sessions() as session:
+        templates = _templates(session, campaign_id)
+    checked = check_rows(rows, templates)
     with transaction(rt) as session:
-        return add_prospects(session, campaign_id, rows, now=rt.clock.now())
+        return _add(session, campaign_id, checked, now=rt.clock.now(), rejected=rejected)
+
+
+def import_upload(rt: Runtime, campaign_id: int, upload: Upload) -> ImportResult:
+    """Import what ``upload.rows_from_upload`` read: its rows, and its rejected rows."""
+    return import_prospects(rt, campaign_id, upload.rows, rejected=upload.rejected)
 
 
 def add_prospects(
-    session: Session, campaign_id: int, rows: list[tuple[int, dict[str, Any]]], *, now: datetime
+    session: Session,
+    campaign_id: int,
+    rows: Rows,
+    *,
+    now: datetime,
+    rejected: Sequence[RowError] = (),
 ) -> ImportResult:
+    """The import in the caller's transaction."""
+    checked = check_rows(rows, _templates(session, campaign_id))
+    return _add(session, campaign_id, checked, now=now, rejected=rejected)
+
+
+@dataclass
+class Checked:
+    """What an import works out without the database: the rows read as prospects, the
+    template problems of some of them (by row number, with the row as echoed back),
+    and the rows that are not valid. Flat on purpose: no object a row beyond the
+    ``ProspectRow``, so the garbage collector has less to walk during a large import."""
+
+    rows: list[ProspectRow] = field(default_factory=list)
+    problems: dict[int, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def check_rows(rows: Rows, templates: Templates) -> Checked:
+    """Each row normalised (``importer.normalise``) and its messages checked (pure)."""
+    problems = problem_check(templates)
+    checked = Checked()
+    for number, raw in rows:
+        try:
+            row = normalise(raw, number)
+        except ValueError as exc:
+            checked.errors.append(RowError(number, str(exc), printable(raw)))
+            continue
+        checked.rows.append(row)
+        found = problems(prospect_variables(row))
+        if found:
+            checked.problems[number] = ("; ".join(found), printable(raw))
+    return checked
+
+
+def _templates(session: Session, campaign_id: int) -> Templates:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return Templates.model_validate(campaign.templates)
+
+
+def _add(
+    session: Session,
+    campaign_id: int,
+    checked: Checked,
+    *,
+    now: datetime,
+    rejected: Sequence[RowError],
+) -> ImportResult:
+    """Sort checked rows into duplicates, blocked, conflicts, errors and new prospects;
+    insert the new ones. A row lands in the first of these that applies."""
     campaign = lifecycle.lock_campaign(session, campaign_id)
     lock_imports(session)
-    templates = Templates.model_validate(campaign.templates)
-    result = ImportResult()
-    candidates = _new_people(session, campaign_id, _parsed(rows, result), result)
-    blocked = dnc.blocked_reasons(session, [row for row, _ in candidates])
-    owners = _owners(session, campaign_id, [row for row, _ in candidates])
-    new: list[dict[str, Any]] = []
-    for (row, raw), reason in zip(candidates, blocked, strict=True):
+    result = ImportResult(errors=[*rejected, *checked.errors])
+    candidates = _new_people(session, campaign_id, checked.rows, result)
+    blocked = dnc.blocked_reasons(session, candidates)
+    owners = _owners(session, campaign_id, candidates)
+    batch: list[dict[str, Any]] = []
+    for row, reason in zip(candidates, blocked, strict=True):
         if reason is not None:
             result.blocked.append(RowBlocked(row.row, row.public_identifier, reason))
-            continue
-        if row.row in owners:
+        elif row.row in owners:
             result.conflicts.append(owners[row.row])
-            continue
-        prospect = _prospect(row, campaign_id, now)
-        problems = render_problems(templates, prospect_variables(prospect))
-        if problems:
-            result.errors.append(RowError(row.row, "; ".join(problems), _printable(raw)))
-            continue
-        new.append({c: getattr(prospect, c) for c in COLUMNS})
-    if new:
-        session.execute(sa.insert(Prospect), new)
+        elif row.row in checked.problems:
+            result.errors.append(RowError(row.row, *checked.problems[row.row]))
+        else:
+            batch.append(_values(row, campaign_id, now))
+            result.imported += 1
+        if len(batch) == INSERT_BATCH:  # inserted as they come: fewer objects alive at once
+            insert_prospects(session, batch)
+            batch = []
+    insert_prospects(session, batch)
+    if result.imported:
         lifecycle.prospects_added(session, campaign)
-    result.imported = len(new)
     result.errors.sort(key=lambda e: e.row)
     return result
 
 
-def _parsed(
-    rows: list[tuple[int, dict[str, Any]]], result: ImportResult
-) -> list[tuple[ProspectRow, Any]]:
-    """The rows that read as prospects; the others are reported as errors."""
-    parsed: list[tuple[ProspectRow, Any]] = []
-    for number, raw in rows:
-        try:
-            parsed.append((normalise(raw, number), raw))
-        except ValueError as exc:
-            result.errors.append(RowError(number, str(exc), _printable(raw)))
-    return parsed
-
-
 def _new_people(
-    session: Session,
-    campaign_id: int,
-    parsed: list[tuple[ProspectRow, Any]],
-    result: ImportResult,
-) -> list[tuple[ProspectRow, Any]]:
+    session: Session, campaign_id: int, rows: list[ProspectRow], result: ImportResult
+) -> list[ProspectRow]:
     """The rows whose person is not in the campaign yet, nor earlier in this import."""
     seen = set(
         session.execute(
             sa.select(Prospect.public_identifier).where(Prospect.campaign_id == campaign_id)
         ).scalars()
     )
-    fresh: list[tuple[ProspectRow, Any]] = []
-    for row, raw in parsed:
+    fresh: list[ProspectRow] = []
+    for row in rows:
         if row.public_identifier in seen:
             result.duplicates += 1
             continue
         seen.add(row.public_identifier)
-        fresh.append((row, raw))
+        fresh.append(row)
     return fresh
 
 
@@ -171,23 +226,20 @@ def _campaign_id(owner: Owner) -> int:
     return owner.campaign_id
 
 
-def _prospect(row: ProspectRow, campaign_id: int, now: datetime) -> Prospect:
-    return Prospect(
-        campaign_id=campaign_id,
-        public_identifier=row.public_identifier,
-        profile_url=row.profile_url,
-        provider_id=row.provider_id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        company=row.company,
-        title=row.title,
-        fields=row.fields,
-        created_at=now,
-    )
-
-
-def _printable(raw: Any) -> dict[str, Any] | None:
-    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else None
+def _values(row: ProspectRow, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """A new prospect's columns (``repository.COLUMNS``), for a bulk insert."""
+    return {
+        "campaign_id": campaign_id,
+        "public_identifier": row.public_identifier,
+        "profile_url": row.profile_url,
+        "provider_id": row.provider_id,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "company": row.company,
+        "title": row.title,
+        "fields": row.fields,
+        "created_at": now,
+    }
 
 
 # -- the do-not-contact list --------------------------------------------------------------

@@ -14,9 +14,9 @@ matching is equality on stored keys; entries are unique per (kind, value).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -42,6 +42,8 @@ from outreach.prospects.schemas import DoNotContactAdded, DoNotContactIn, DoNotC
 BATCH = 500  # prospects or entries per query: well under either database's parameter limit
 # Extra columns (as the importer names them) whose values give a prospect's domain.
 DOMAIN_FIELDS = re.compile(r"mail|website|web_site|homepage|domain|^web$|^site$|^www$")
+WHOLE_LIST = 10_000  # entries: a list this short is read whole for a large import
+_URLISH = re.compile(r"://|[/?#]")
 KIND_ORDER = (DoNotContactKind.PERSON, DoNotContactKind.COMPANY, DoNotContactKind.DOMAIN)
 T = TypeVar("T")
 
@@ -84,26 +86,54 @@ def keys_of(someone: Someone) -> dict[DoNotContactKind, list[str]]:
     people = [someone.public_identifier.lower()]
     if someone.provider_id and someone.provider_id.strip():
         people.append(someone.provider_id.strip().lower())
-    companies = []
-    if someone.company:
-        with suppress(ValueError):  # blank, or longer than any entry can be
-            companies.append(identity.company_key(someone.company))
     domains: list[str] = []
     for name, value in (someone.fields or {}).items():
-        if isinstance(value, str) and DOMAIN_FIELDS.search(name):
-            try:
-                domains += identity.parent_domains(identity.domain_key(value))
-            except ValueError:  # not an address or a site: nothing to match
-                continue
+        if isinstance(value, str) and _domain_field(name):
+            domains += _domains(value)
     return {
         DoNotContactKind.PERSON: people,
-        DoNotContactKind.COMPANY: companies,
+        DoNotContactKind.COMPANY: list(_company(someone.company)) if someone.company else [],
         DoNotContactKind.DOMAIN: list(dict.fromkeys(domains)),
     }
 
 
+# Cached: an import of 100,000 rows repeats its column names, and its companies and
+# e-mail domains many times over.
+@functools.lru_cache(maxsize=1024)
+def _domain_field(name: str) -> bool:
+    return DOMAIN_FIELDS.search(name) is not None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _company(name: str) -> tuple[str, ...]:
+    try:
+        return (identity.company_key(name),)
+    except ValueError:  # blank, or longer than any entry can be
+        return ()
+
+
+def _domains(value: str) -> tuple[str, ...]:
+    if "@" in value and not _URLISH.search(value):
+        value = value.rsplit("@", 1)[1]  # an address: only its domain counts (the same key)
+    return _domain(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _domain(value: str) -> tuple[str, ...]:
+    try:
+        return tuple(identity.parent_domains(identity.domain_key(value)))
+    except ValueError:  # not an address or a site: nothing to match
+        return ()
+
+
 def matches(session: Session, people: Sequence[Someone]) -> list[Match | None]:
-    """For each of ``people``, the entry that blocks them, or ``None`` (one query a batch)."""
+    """For each of ``people``, the entry that blocks them, or ``None``: one query a batch,
+    or, for many people and a short list, one query for the whole list."""
+    if len(people) > BATCH and _size(session) <= WHOLE_LIST:
+        listed = {
+            (e.kind, e.value): _match(e) for e in session.execute(sa.select(DoNotContact)).scalars()
+        }
+        return [_first(keys_of(p), listed) for p in people]
     found: list[Match | None] = []
     for batch in _batches(people, BATCH):
         keys = [keys_of(p) for p in batch]
@@ -159,9 +189,15 @@ def _listed(
 ) -> dict[tuple[DoNotContactKind, str], Match]:
     """The entries that name any of ``keys``."""
     wanted = [(kind, value) for k in keys for kind in KIND_ORDER for value in k[kind]]
-    return {
-        (e.kind, e.value): Match(e.id, e.kind, e.value, e.reason) for e in _named(session, wanted)
-    }
+    return {(e.kind, e.value): _match(e) for e in _named(session, wanted)}
+
+
+def _match(entry: DoNotContact) -> Match:
+    return Match(entry.id, entry.kind, entry.value, entry.reason)
+
+
+def _size(session: Session) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(DoNotContact)).scalar_one()
 
 
 def _named(session: Session, pairs: Sequence[tuple[DoNotContactKind, str]]) -> list[DoNotContact]:

@@ -3,15 +3,30 @@ template sees."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from outreach.models import TERMINAL_STATUSES, Campaign, CampaignStatus, Journey, Prospect
 
-BATCH = 500  # people per query
+BATCH = 2_000  # people per query: 4,000 parameters at most, well under either database's cap
+COLUMNS = (
+    "campaign_id",
+    "public_identifier",
+    "profile_url",
+    "provider_id",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "fields",
+    "created_at",
+)
+PROSPECTS = cast(sa.Table, Prospect.__table__)
 IMPORT_LOCK = 0x6F757472  # the advisory lock imports take on PostgreSQL ("outr")
 OPEN_CAMPAIGNS = (CampaignStatus.DRAFT, CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
@@ -83,7 +98,52 @@ def owners_elsewhere(
     return owners
 
 
-def prospect_variables(prospect: Prospect) -> dict[str, Any]:
+class Named(Protocol):
+    """What a template sees of a prospect (a stored ``Prospect`` or an import's row)."""
+
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def company(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+
+def insert_prospects(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New prospects in bulk (dicts of ``COLUMNS``), in the session's transaction.
+
+    PostgreSQL gets them through COPY: executemany sent 100,000 rows one statement each
+    (pipelined, 2.6 s), COPY streams them (under 1 s). Elsewhere, a Core executemany:
+    no ORM object, no ORM bookkeeping.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(PROSPECTS), rows)
+        return
+    stamp = PROSPECTS.c.created_at.type.bind_processor(connection.dialect)
+    driver = connection.connection.driver_connection  # psycopg's, in this transaction
+    assert driver is not None, "a live connection has its driver's"
+    cursor = driver.cursor()
+    with cursor, cursor.copy(f"COPY prospects ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            values = [row[c] for c in COLUMNS]
+            values[8] = Jsonb(values[8])
+            values[9] = stamp(values[9]) if stamp else values[9]
+            copy.write_row(values)
+
+
+_COPY_TYPES = ["int4", "varchar", "varchar", "varchar", "varchar", "varchar"]
+_COPY_TYPES += ["varchar", "varchar", "jsonb", "timestamp"]
+
+
+def prospect_variables(prospect: Named) -> dict[str, Any]:
     names = [n for n in (prospect.first_name, prospect.last_name) if n]
     standard = {
         "first_name": prospect.first_name,

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from pydantic import BeforeValidator, Field
 
 from outreach.accounts import commands as accounts
@@ -19,19 +21,19 @@ from outreach.campaigns import service as campaign_reads
 from outreach.campaigns.forecast import Forecast, forecast
 from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary, LaunchRequest
 from outreach.db import DbId
-from outreach.errors import InvalidInput
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
 from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import commands as prospects
-from outreach.prospects.commands import ImportResult, import_prospects
-from outreach.prospects.importer import parse_rows
+from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import (
     DoNotContactAdded,
     DoNotContactIn,
     DoNotContactOut,
     one_or_many,
 )
+from outreach.prospects.upload import rows_from_upload
+from outreach.runtime import Runtime
 from outreach.sandbox.api import router as sandbox_router
 from outreach.users import commands as users
 from outreach.users.schemas import (
@@ -53,6 +55,7 @@ from outreach.web.deps import (
     Offset,
     ReadSession,
     Rt,
+    error,
 )
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_principal)], responses=COMMON)
@@ -152,26 +155,74 @@ def campaign_forecast(campaign_id: Id, session: ReadSession, rt: Rt) -> Any:
     return forecast(session, campaign_id, rt.clock.now())
 
 
-async def _prospect_rows(request: Request) -> list[tuple[int, dict[str, Any]]]:
-    body = (await request.body()).decode("utf-8-sig", errors="replace")
-    json_format = "json" in request.headers.get("content-type", "")
-    try:
-        return parse_rows(body, json_format=json_format)
-    except ValueError as exc:
-        raise InvalidInput(f"the body is not a prospect list: {exc}") from exc
+def _import_body(rt: Runtime, campaign_id: int, body: bytes, content_type: str) -> Response:
+    """Read and import a body, and encode the answer: all of it off the event loop."""
+    result = import_upload(rt, campaign_id, rows_from_upload(body, content_type))
+    return JSONResponse(jsonable_encoder(result))
 
 
-@router.post("/campaigns/{campaign_id}/prospects", tags=["campaigns"], responses=NOT_FOUND)
-async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> ImportResult:
+_ROW = {
+    "type": "object",
+    "description": "A prospect: `profile_url` or `public_identifier`, and any other fields.",
+    "additionalProperties": True,
+    "example": {"profile_url": "https://www.linkedin.com/in/ada/", "first_name": "Ada"},
+}
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"type": "array", "items": _ROW},
+                    {
+                        "type": "object",
+                        "properties": {"prospects": {"type": "array", "items": _ROW}},
+                        "required": ["prospects"],
+                    },
+                ]
+            }
+        },
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "example": "profile_url,first_name\nlinkedin.com/in/ada,Ada\n",
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/campaigns/{campaign_id}/prospects",
+    response_model=ImportResult,
+    tags=["campaigns"],
+    responses={
+        **CONFLICT,
+        413: error("Over the import limit (OUTREACH_MAX_IMPORT_BYTES)"),
+        415: error("Not JSON, CSV or a multipart file (XLSX: save it as CSV)"),
+    },
+    openapi_extra={"requestBody": IMPORT_BODY},
+)
+async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> Response:
     """Import prospects as a JSON list or a CSV body; good rows are kept, the others reported.
 
-    Reported: bad rows (`errors`), people already in this campaign (`duplicates`), people
-    another open campaign has in hand (`conflicts`, naming it) and people on the
-    do-not-contact list (`blocked`, with the reason). An active campaign schedules the
-    new prospects at once.
+    The body may be JSON, CSV (any delimiter, line ending and encoding), or a file sent as
+    `multipart/form-data` (the part named `file`). Row numbers are a spreadsheet's: the
+    header is row 1; in a JSON list, the 1-based index. Reported: bad rows (`errors`),
+    people already in this campaign (`duplicates`), people another open campaign has in
+    hand (`conflicts`, naming it) and people on the do-not-contact list (`blocked`, with
+    the reason). An active campaign schedules the new prospects at once.
     """
-    rows = await _prospect_rows(request)
-    return await run_in_threadpool(import_prospects, rt, campaign_id, rows)
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(_import_body, rt, campaign_id, body, content_type)
 
 
 @router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])

@@ -35,13 +35,14 @@ from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate
+from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import service as journeys
 from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import commands as prospect_commands
-from outreach.prospects.commands import ImportResult, import_prospects
-from outreach.prospects.importer import parse_csv
+from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import DoNotContactIn
+from outreach.prospects.upload import rows_from_text
 from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
@@ -406,7 +407,7 @@ def setup_prospects(
 ) -> HTMLResponse:
     values = {"campaign_id": campaign_id, "csv": csv}
     try:
-        if not campaign_id.isdigit():
+        if not (campaign_id.isascii() and campaign_id.isdigit() and 0 < int(campaign_id) <= MAX_ID):
             raise InvalidInput("choose a campaign to import into")
         result = _import_csv(rt, int(campaign_id), csv)
     except OutreachError as exc:
@@ -431,14 +432,13 @@ def _import_summary(result: ImportResult) -> str:
 
 
 def _import_csv(rt: Runtime, campaign_id: int, text: str) -> ImportResult:
-    """Import pasted or uploaded CSV: good rows are kept, each bad row is reported."""
-    try:
-        rows = parse_csv(text)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if not rows:
+    """Import pasted CSV (or JSON): good rows are kept, each bad row is reported."""
+    if not text.strip():
         raise InvalidInput("no prospect rows: paste a header line and at least one row")
-    return import_prospects(rt, campaign_id, rows)
+    upload = rows_from_text(text)
+    if not upload.sent:
+        raise InvalidInput("no prospect rows: paste a header line and at least one row")
+    return import_upload(rt, campaign_id, upload)
 
 
 ACCOUNT_COMMANDS = {

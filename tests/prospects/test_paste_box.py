@@ -1,0 +1,42 @@
+"""The dashboard's paste box reads what the API reads: a quote left open is one row
+error, JSON pasted is read as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from outreach.testing import test_settings
+from outreach.web.app import create_app
+from tests.loopback import serve
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[httpx.Client]:
+    settings = test_settings(f"sqlite:///{tmp_path / 'paste.db'}")
+    with (
+        serve(create_app(settings, workers=False), lifespan="on") as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield client
+
+
+def test_the_paste_box_reports_a_quote_left_open_and_reads_json(dashboard: httpx.Client) -> None:
+    assert dashboard.post("/api/accounts", json={"name": "Me"}).status_code == 201
+    assert dashboard.post("/setup/campaign", data={"name": "Q", "account_id": "1"}).is_success
+    pasted = (
+        "First Name,Company,LinkedIn URL\n"
+        'Jane,"Acme, Inc.,https://www.linkedin.com/in/jane/\n'
+        "Bob,Foo,https://www.linkedin.com/in/bob/\n"
+    )
+    page = dashboard.post("/setup/prospects", data={"campaign_id": "1", "csv": pasted})
+    assert page.status_code == 200, page.text
+    assert "1 imported, 0 duplicates skipped, 1 rejected." in page.text
+    assert "a quote opened in row 2 is not closed" in page.text
+    as_json = json.dumps([{"slug": "ann-x"}])
+    page = dashboard.post("/setup/prospects", data={"campaign_id": "1", "csv": as_json})
+    assert "1 imported, 0 duplicates skipped, 0 rejected." in page.text
