@@ -7,26 +7,26 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from outreach.testing import test_settings
+from outreach.testing import Dashboard, api_client, ensure_user, test_settings
 from outreach.web.app import create_app
 from tests.loopback import serve
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[httpx.Client]:
+def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
     settings = test_settings(f"sqlite:///{tmp_path / 'paste.db'}")
-    with (
-        serve(create_app(settings, workers=False), lifespan="on") as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+    app = create_app(settings, workers=False)
+    with serve(app, lifespan="on") as url:
+        ensure_user(app.state.runtime)
+        with api_client(url) as api:
+            assert api.post("/api/accounts", json={"name": "Me"}).status_code == 201
+        with Dashboard(url) as client:
+            yield client
 
 
-def test_the_paste_box_reports_a_quote_left_open_and_reads_json(dashboard: httpx.Client) -> None:
-    assert dashboard.post("/api/accounts", json={"name": "Me"}).status_code == 201
+def test_the_paste_box_reports_a_quote_left_open_and_reads_json(dashboard: Dashboard) -> None:
     assert dashboard.post("/setup/campaign", data={"name": "Q", "account_id": "1"}).is_success
     pasted = (
         "First Name,Company,LinkedIn URL\n"
