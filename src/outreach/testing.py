@@ -50,6 +50,19 @@ NEVER = "0 0 1 1 *"  # a cron that does not fire during a test
 # The bootstrap key of test servers (``test_settings``): ``Authorization: Bearer API_KEY``.
 API_KEY = "test-bootstrap-key-" + uuid.uuid4().hex
 ADMIN_NAME = "admin"
+# Debian's chromium for browser tests, started as this machine needs it (no sandbox as
+# root, and none of the background traffic a closed network refuses).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ADMIN_PASSWORD = "a long test password"
 
 

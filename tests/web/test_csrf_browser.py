@@ -21,23 +21,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from outreach.testing import api_client, browser_login, ensure_user, test_settings
+from outreach.testing import CHROMIUM as CHROMIUM_PATH
+from outreach.testing import CHROMIUM_ARGS, api_client, browser_login, ensure_user, test_settings
 from outreach.web.app import create_app
 from tests.loopback import serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path(CHROMIUM_PATH)
 
 # Each attack: (what it is, the HTML of a page that fires it at once at {app}).
 ATTACKS = {
@@ -115,7 +106,7 @@ def test_no_other_origin_or_port_changes_anything(site: tuple[str, Any]) -> None
         serve(attacker_app(app_url)) as evil_url,
         sync_playwright() as pw,
     ):
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context()
         page = context.new_page()
         browser_login(page, app_url)

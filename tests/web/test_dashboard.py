@@ -23,22 +23,13 @@ import uvicorn
 
 from outreach.config import Settings
 from outreach.runtime import Runtime
-from outreach.testing import ADMIN_NAME, ADMIN_PASSWORD, browser_login, ensure_user
+from outreach.testing import ADMIN_NAME, ADMIN_PASSWORD, CHROMIUM_ARGS, browser_login, ensure_user
+from outreach.testing import CHROMIUM as CHROMIUM_PATH
 from outreach.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path(CHROMIUM_PATH)
 SHOTS = Path("/tmp/outreach-shots")
 API_KEY = "correct horse battery staple"
 KEY = {"Authorization": f"Bearer {API_KEY}"}

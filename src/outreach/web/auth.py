@@ -37,6 +37,7 @@ SESSION_COOKIE = "outreach_session"
 FORM_COOKIE = "outreach_form"  # the token of the forms shown before a login
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+STALE_FORM = "the form is stale or came from elsewhere: reload the page and retry"
 
 
 # -- the API ------------------------------------------------------------------------------
@@ -122,22 +123,14 @@ async def page_user(request: Request, rt: Runtime = Depends(get_runtime)) -> Pri
         first_run = not await run_in_threadpool(users.has_users, rt)
         raise _to_login(request, first_run)
     principal, csrf = found
-    if request.method not in SAFE_METHODS and not hmac.compare_digest(
-        (await _csrf_given(request)).encode("utf-8", "surrogatepass"), csrf.encode()
-    ):
-        raise Forbidden("the form is stale or came from elsewhere: reload the page and retry")
+    if request.method not in SAFE_METHODS and not same_secret(await _csrf_given(request), csrf):
+        raise Forbidden(STALE_FORM)
     request.state.principal = principal
     request.state.csrf_token = csrf
     return principal
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
-
-
-def page_admin(principal: PageUser) -> Principal:
-    if not principal.is_admin:
-        raise Forbidden("only an admin may do this")
-    return principal
 
 
 def form_token(request: Request) -> str:
@@ -148,11 +141,8 @@ def form_token(request: Request) -> str:
 async def check_form_token(request: Request) -> None:
     """A form shown before login must send back the token its cookie holds."""
     cookie = request.cookies.get(FORM_COOKIE, "")
-    given = await _csrf_given(request)
-    if not cookie or not hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), cookie.encode()
-    ):
-        raise Forbidden("the form is stale or came from elsewhere: reload the page and retry")
+    if not cookie or not same_secret(await _csrf_given(request), cookie):
+        raise Forbidden(STALE_FORM)
 
 
 def is_loopback(request: Request) -> bool:
@@ -200,6 +190,9 @@ class LoginLimiter:
 
 def is_bootstrap_key(rt: Runtime, given: str) -> bool:
     expected = rt.settings.api_key
-    return expected is not None and hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), expected.get_secret_value().encode()
-    )
+    return expected is not None and same_secret(given, expected.get_secret_value())
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison of what a request sent (any text) with a secret."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
