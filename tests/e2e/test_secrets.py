@@ -22,6 +22,8 @@ from tests.e2e.conftest import API_KEY, APP_KEY, SECRET, Stack, accepts_silently
 PASSWORD = "a password never to be logged"
 
 
+# One database is enough: what is logged does not depend on it.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_secret_in_any_log_or_answer(
     start_stack: Callable[..., Stack],
     caplog: pytest.LogCaptureFixture,
