@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +66,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'outreach.db'}"
+
+
+# -- leaving -----------------------------------------------------------------------------------
+# A test that stops its runtime while a stage is in flight leaves DBOS's executor thread
+# behind (``DBOS.destroy`` cannot stop a running workflow), and the fixture then drops the
+# test's PostgreSQL database under it: DBOS retries a lost connection for good, as it
+# should for a database that will come back. At exit Python joins that thread, forever.
+# So, once pytest has reported, the process leaves with pytest's own exit status.
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    status = config.stash.get(_EXIT_STATUS, None)
+    if status is not None and threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
