@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from outreach.web.security import (
 
 log = logging.getLogger("outreach.web")
 STATIC = Path(__file__).parent / "static"
+SWAGGER = Path(str(files("fastapi_offline") / "static"))
 IMPORT_ROUTES = (r"/api/campaigns/\d+/prospects", r"/setup/prospects")
 HTTP_CODES = {
     400: "bad_request",
@@ -88,6 +90,9 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     app.include_router(api_router)
     app.include_router(webhooks_router, prefix="/api/webhooks")
     app.include_router(views_router)
+    # Swagger UI's assets come from a pinned package (fastapi-offline ships them): /docs
+    # works offline, and nobody's minified bundle sits in our source tree.
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
