@@ -156,6 +156,9 @@ class Campaign(Base):
     # How many times its pending prospects were asked to be scheduled (launch, import,
     # resume): the business key of each such workflow.
     schedule_runs: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Each save of the sequence or its texts is a new version (``CampaignVersion``); a
+    # stage sends what the version current when it starts says.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     account: Mapped[Account] = relationship(lazy="joined")
     senders: Mapped[list[CampaignSender]] = relationship(
         lazy="selectin", order_by="CampaignSender.position", cascade="all, delete-orphan"
@@ -164,6 +167,19 @@ class Campaign(Base):
     @property
     def account_ids(self) -> list[int]:
         return [s.account_id for s in self.senders] or [self.account_id]
+
+
+class CampaignVersion(Base):
+    """The sequence and texts of a campaign as one save left them: what a version sent."""
+
+    __tablename__ = "campaign_versions"
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    templates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    # Who saved it: a username, or "api key" / "cli"; None for the first version.
+    saved_by: Mapped[str | None] = mapped_column(sa.String(100))
 
 
 class CampaignSender(Base):

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import sqlalchemy as sa
+
 from outreach.accounts.repository import get_account
 from outreach.campaigns import lifecycle
-from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary
-from outreach.campaigns.sequence import check_templates
-from outreach.campaigns.service import summarize
+from outreach.campaigns.schemas import (
+    Accepted,
+    CampaignCreate,
+    CampaignEdited,
+    CampaignSummary,
+    CampaignUpdate,
+)
+from outreach.campaigns.sequence import SequenceSpec, Templates, check_templates
+from outreach.campaigns.service import get_campaign, summarize
 from outreach.errors import InvalidInput
-from outreach.models import Campaign, CampaignSender, CampaignStatus
+from outreach.journeys.lifecycle import follow_new_version, lock_senders
+from outreach.models import Campaign, CampaignSender, CampaignStatus, CampaignVersion
 from outreach.runtime import Runtime
 from outreach.uow import transaction
 
@@ -33,7 +44,69 @@ def create_campaign(rt: Runtime, data: CampaignCreate) -> CampaignSummary:
         )
         session.add(campaign)
         session.flush()
+        session.add(_version_row(campaign, at=campaign.created_at, saved_by=None))
         return summarize(session, campaign)
+
+
+def _version_row(campaign: Campaign, *, at: datetime, saved_by: str | None) -> CampaignVersion:
+    return CampaignVersion(
+        campaign_id=campaign.id,
+        version=campaign.version,
+        sequence=campaign.sequence,
+        templates=campaign.templates,
+        created_at=at,
+        saved_by=saved_by,
+    )
+
+
+def update_campaign(
+    rt: Runtime, campaign_id: int, data: CampaignUpdate, *, saved_by: str | None = None
+) -> CampaignEdited:
+    """Rename, or save a new version of the sequence and its texts (checked as on create).
+
+    Its waiting journeys follow the new version in the same transaction
+    (``journeys.lifecycle.follow_new_version``): senders, then journeys, then the
+    campaign's row, the order every transaction takes them in.
+    """
+    with rt.sessions() as session:
+        current = get_campaign(session, campaign_id)
+        sequence = data.sequence or SequenceSpec.model_validate(current.sequence)
+        templates = data.templates or Templates.model_validate(current.templates)
+    problems = check_templates(templates, sequence)
+    if problems:
+        raise InvalidInput("the campaign's templates cannot be sent as they are", details=problems)
+    new = {
+        "sequence": sequence.model_dump(mode="json"),
+        "templates": templates.model_dump(mode="json"),
+    }
+    counts = {"replanned": 0, "ended": 0}
+    with transaction(rt) as session:
+        # Senders, then journeys, then the campaign: the order every transaction takes.
+        # A concurrent edit of this campaign waits at the senders, then reads it anew.
+        lock_senders(session, get_campaign(session, campaign_id).account_ids)
+        campaign = (
+            session.execute(
+                sa.select(Campaign)
+                .where(Campaign.id == campaign_id)
+                .execution_options(populate_existing=True)
+            )
+            .unique()
+            .scalar_one()
+        )
+        changed = new != {"sequence": campaign.sequence, "templates": campaign.templates}
+        if changed:
+            now = rt.clock.now()
+            version = campaign.version + 1
+            counts = follow_new_version(session, now, campaign, sequence, version=version)
+            lifecycle.lock_campaign(session, campaign_id)
+            campaign.version = version
+            campaign.sequence, campaign.templates = new["sequence"], new["templates"]
+            session.add(_version_row(campaign, at=now, saved_by=saved_by))
+        if data.name is not None:
+            lifecycle.lock_campaign(session, campaign_id)
+            campaign.name = data.name
+        summary = summarize(session, campaign)
+    return CampaignEdited(campaign=summary, new_version=changed, **counts)
 
 
 def launch(rt: Runtime, campaign_id: int) -> Accepted:

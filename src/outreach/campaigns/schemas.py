@@ -23,6 +23,26 @@ class CampaignCreate(BaseModel):
     templates: Templates = Field(default_factory=Templates)
 
 
+class CampaignUpdate(BaseModel):
+    """A change to a campaign; what is left out stays as it is. A change of the sequence
+    or its texts is a new version: journeys not yet at a step get the new text and day,
+    journeys past it keep what they were sent, and a journey waiting for a follow-up the
+    new version removes ends as completed."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    sequence: SequenceSpec | None = None
+    templates: Templates | None = None
+
+
+class CampaignVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    version: int
+    sequence: SequenceSpec
+    templates: Templates
+    created_at: datetime
+    saved_by: str | None
+
+
 class CampaignOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -34,6 +54,7 @@ class CampaignOut(BaseModel):
     templates: Templates
     created_at: datetime
     launched_at: datetime | None
+    version: int = Field(default=1, description="The sequence's version; each save adds one.")
 
 
 class CampaignSummary(CampaignOut):
@@ -41,6 +62,15 @@ class CampaignSummary(CampaignOut):
     pending_prospects: int
     journeys: dict[str, int]
     held: int
+
+
+class CampaignEdited(BaseModel):
+    """The campaign after a change, and what the change did to its waiting journeys."""
+
+    campaign: CampaignSummary
+    new_version: bool = Field(description="Whether the sequence or texts changed.")
+    replanned: int = Field(description="Journeys whose next check or follow-up moved.")
+    ended: int = Field(description="Journeys that waited for a removed follow-up: completed.")
 
 
 class LaunchRequest(BaseModel):
@@ -54,3 +84,31 @@ class Accepted(BaseModel):
     started: bool = Field(
         default=False, description="Whether this request started the workflow (false: it had been)"
     )
+
+
+class PreviewRequest(BaseModel):
+    """Texts (and days) to preview; what is left out is the campaign's current one."""
+
+    sequence: SequenceSpec | None = None
+    templates: Templates | None = None
+    prospect_id: DbId | None = Field(
+        default=None, description="Render for this prospect of the campaign (default: its first)."
+    )
+
+
+class PreviewStepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    day: float
+    text: str | None
+    characters: int
+    limit: int
+    problems: list[str]
+
+
+class CampaignPreview(BaseModel):
+    prospect: str = Field(description="Whom the texts are rendered for (a sample when none).")
+    prospect_id: int | None
+    variables: list[str] = Field(description="The variables a template may use.")
+    steps: list[PreviewStepOut]
+    problems: list[str] = Field(description="What would stop the campaign being saved.")

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, model_validator
 
 NOTE_LIMIT = 300
+MESSAGE_LIMIT = 8000  # LinkedIn's limit for a message
 
 _env = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
@@ -150,7 +151,46 @@ def _text_problems(name: str, text: str) -> list[str]:
         return [f"invitation_note: renders to {len(text)} characters; LinkedIn allows {NOTE_LIMIT}"]
     if not text and name != "invitation_note":
         return [f"{name}: renders to an empty message"]
+    if name != "invitation_note" and len(text) > MESSAGE_LIMIT:
+        return [f"{name}: renders to {len(text)} characters; LinkedIn allows {MESSAGE_LIMIT}"]
     return []
+
+
+@dataclass(frozen=True)
+class PreviewStep:
+    """One text of the sequence as a prospect would receive it."""
+
+    name: str  # invitation_note | follow_ups[N]
+    day: float
+    text: str | None  # None when it cannot be rendered (see problems)
+    characters: int
+    limit: int
+    problems: list[str]
+
+
+def preview(
+    templates: Templates, spec: SequenceSpec, variables: dict[str, Any]
+) -> list[PreviewStep]:
+    """Every text rendered for one prospect, with its length and what is wrong with it."""
+    days = (
+        [0.0, *spec.follow_up_days]
+        if templates.invitation_note is not None
+        else list(spec.follow_up_days)
+    )
+    steps = []
+    for (name, source), day in zip(_named(templates), days, strict=False):
+        limit = NOTE_LIMIT if name == "invitation_note" else MESSAGE_LIMIT
+        try:
+            text: str | None = render(source, variables)
+        except TemplateProblem as exc:
+            steps.append(PreviewStep(name, day, None, 0, limit, [f"{name}: {exc}"]))
+            continue
+        assert text is not None
+        steps.append(PreviewStep(name, day, text, len(text), limit, _text_problems(name, text)))
+    return steps
+
+
+STANDARD_VARIABLES = ("first_name", "last_name", "full_name", "company", "title")
 
 
 def render_problems(templates: Templates, variables: dict[str, Any]) -> list[str]:

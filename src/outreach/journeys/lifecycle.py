@@ -76,6 +76,12 @@ def add_event(
     add_events(session, [{"journey_id": journey.id, "kind": kind, "at": at, "details": details}])
 
 
+def lock_senders(session: Session, account_ids: list[int]) -> None:
+    """Several senders' rows, in id order: the first locks of a campaign-wide change."""
+    for account_id in sorted(set(account_ids)):
+        lock_sender(session, account_id)
+
+
 def lock_journey(session: Session, journey_id: int, *, sender: bool = True) -> Journey:
     """The journey, with its sender's row locked first and then its own (one global order).
 
@@ -403,6 +409,88 @@ def release_held(
     return released
 
 
+# -- a new version of the campaign's sequence ---------------------------------------------
+
+
+def follow_new_version(
+    session: Session, now: datetime, campaign: Campaign, spec: SequenceSpec, *, version: int
+) -> dict[str, int]:
+    """Point the campaign's waiting journeys at a new sequence: a check or follow-up
+    whose day moved waits for its new day; a journey waiting for a follow-up the new
+    version removed ends as completed (nothing strands on a step that is gone).
+
+    A stage running right now is left alone: it sends what its version said (a removed
+    follow-up is not sent, the journey having ended) and its outcome is planned with the
+    new version. The transaction holds the campaign's senders (``lock_senders``).
+    """
+    waiting = session.execute(
+        sa.select(Journey)
+        .where(
+            Journey.campaign_id == campaign.id,
+            Journey.status.in_([JourneyStatus.INVITED, JourneyStatus.CONNECTED]),
+            Journey.stage.is_not(None),
+        )
+        .order_by(Journey.id)
+        .with_for_update(of=Journey, key_share=True)
+    )
+    busy = set(
+        session.scalars(
+            sa.select(Account.busy_journey_id).where(Account.id.in_(campaign.account_ids))
+        )
+    )
+    counts = {"replanned": 0, "ended": 0}
+    for journey in waiting.unique().scalars():
+        outcome = _follow_version(
+            session, journey, spec, now=now, running=journey.id in busy, version=version
+        )
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _follow_version(
+    session: Session,
+    journey: Journey,
+    spec: SequenceSpec,
+    *,
+    now: datetime,
+    running: bool,
+    version: int,
+) -> str | None:
+    assert journey.stage is not None and journey.invited_at is not None
+    ref = StageRef.parse(journey.stage)
+    if ref.stage is Stage.FOLLOW_UP and ref.number > len(spec.follow_up_days):
+        reason = f"follow-up {ref.number} removed from the sequence"
+        end(session, journey, JourneyStatus.COMPLETED, now=now, reason=reason, version=version)
+        return "ended"
+    if running or journey.held:
+        return None  # planned with the new version when it ends, or when released
+    if ref.stage is Stage.CHECK_ACCEPTANCE:
+        step = after_invitation(spec, invited_at=journey.invited_at)
+    elif ref.stage is Stage.FOLLOW_UP:
+        step = follow_up(spec, ref.number, invited_at=journey.invited_at, now=now)
+    else:
+        return None
+    assert step.stage is not None and step.due is not None
+    due = max(step.due, now)
+    if due == journey.next_run_at:
+        return None
+    before = journey.next_run_at
+    schedule_stage(session, journey, step.stage, due, now=now)
+    add_event(
+        session,
+        journey,
+        EventKind.REPLANNED,
+        now,
+        stage=str(step.stage),
+        was=before.isoformat() if before else None,
+        until=due.isoformat(),
+        why=f"the campaign's sequence changed (version {version})",
+        version=version,
+    )
+    return "replanned"
+
+
 # -- running a stage ----------------------------------------------------------------------
 
 
@@ -422,6 +510,7 @@ class StageContext:
     templates: Templates
     invited_at: datetime | None
     due: datetime  # when the stage was scheduled for; it runs at or a little after it
+    version: int = 1  # the campaign's version whose texts this stage sends
 
 
 def is_current(journey: Journey, stage: str, seq: int) -> bool:
@@ -480,6 +569,7 @@ def begin_stage(
         templates=Templates.model_validate(campaign.templates),
         invited_at=journey.invited_at,
         due=journey.next_run_at or now,
+        version=campaign.version,
     )
 
 
@@ -502,7 +592,13 @@ class MessageOutcome:
 
 
 def invited(
-    session: Session, now: datetime, journey_id: int, outcome: InviteOutcome, *, due: datetime
+    session: Session,
+    now: datetime,
+    journey_id: int,
+    outcome: InviteOutcome,
+    *,
+    due: datetime,
+    version: int | None = None,
 ) -> None:
     journey = lock_journey(session, journey_id)
     spec = _spec(session, journey.campaign_id)
@@ -527,6 +623,7 @@ def invited(
         outcome.at,
         due=due.isoformat(),
         note=outcome.note,
+        version=version,
         invitation_id=outcome.invitation_id,
         already_pending=outcome.already_pending,
     )
@@ -592,7 +689,10 @@ def followed_up(
     outcome: MessageOutcome,
     *,
     due: datetime,
+    text: str | None = None,
+    version: int | None = None,
 ) -> None:
+    """Follow-up ``number`` went out (``text``, from the campaign's ``version``)."""
     journey = lock_journey(session, journey_id)
     spec = _spec(session, journey.campaign_id)
     assert journey.invited_at is not None
@@ -606,6 +706,8 @@ def followed_up(
         EventKind.MESSAGE_SENT,
         outcome.at,
         follow_up=number,
+        text=text,
+        version=version,
         due=due.isoformat(),
         message_id=outcome.message_id,
         chat_id=outcome.chat_id,

@@ -195,7 +195,7 @@ def _invite(ctx: StageContext, _: StageRef) -> None:
     else:
         invitation_id, sent_at = send_invitation(ctx.account_external_id, pid, note)
         outcome = InviteOutcome(pid, sent_at, False, False, invitation_id, note)
-    tx(lifecycle.invited, ctx.journey_id, outcome, due=ctx.due)
+    tx(lifecycle.invited, ctx.journey_id, outcome, due=ctx.due, version=ctx.version)
 
 
 def _check_acceptance(ctx: StageContext, _: StageRef) -> None:
@@ -209,7 +209,15 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
     text = render(ctx.templates.follow_ups[ref.number - 1], ctx.variables)
     outcome = ensure_message_sent(ctx, ctx.provider_id, text)
     if outcome.sent is not None:
-        tx(lifecycle.followed_up, ctx.journey_id, ref.number, outcome.sent, due=ctx.due)
+        tx(
+            lifecycle.followed_up,
+            ctx.journey_id,
+            ref.number,
+            outcome.sent,
+            due=ctx.due,
+            text=text,
+            version=ctx.version,
+        )
     if (reply := outcome.reply) is not None:  # perhaps one a lost webhook never told us of
         inbound = Inbound(
             ctx.account_external_id,

@@ -19,7 +19,17 @@ from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
 from outreach.campaigns import commands as campaigns
 from outreach.campaigns import service as campaign_reads
 from outreach.campaigns.forecast import Forecast, forecast
-from outreach.campaigns.schemas import Accepted, CampaignCreate, CampaignSummary, LaunchRequest
+from outreach.campaigns.schemas import (
+    Accepted,
+    CampaignCreate,
+    CampaignEdited,
+    CampaignPreview,
+    CampaignSummary,
+    CampaignUpdate,
+    CampaignVersionOut,
+    LaunchRequest,
+    PreviewRequest,
+)
 from outreach.db import DbId
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
@@ -141,6 +151,52 @@ def list_campaigns(session: ReadSession) -> Any:
 )
 def get_campaign(campaign_id: Id, session: ReadSession) -> Any:
     return campaign_reads.summarize(session, campaign_reads.get_campaign(session, campaign_id))
+
+
+@router.patch(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignEdited,
+    tags=["campaigns"],
+    responses=NOT_FOUND,
+)
+def update_campaign(campaign_id: Id, data: CampaignUpdate, rt: Rt, principal: ApiPrincipal) -> Any:
+    """Rename a campaign or save a new version of its sequence and texts, running or not.
+
+    Journeys past a step keep what they were sent; journeys not yet at it get the new
+    text and day (their timeline says so); a journey waiting for a follow-up the new
+    version removes ends as completed. Templates that could not be sent answer 422.
+    """
+    return campaigns.update_campaign(rt, campaign_id, data, saved_by=principal.username)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/versions",
+    response_model=list[CampaignVersionOut],
+    tags=["campaigns"],
+    responses=NOT_FOUND,
+)
+def campaign_versions(campaign_id: Id, session: ReadSession) -> Any:
+    """Every saved version of the sequence and its texts, the newest first."""
+    return campaign_reads.list_versions(session, campaign_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/preview",
+    response_model=CampaignPreview,
+    tags=["campaigns"],
+    responses=NOT_FOUND,
+)
+def preview_campaign(campaign_id: Id, data: PreviewRequest, session: ReadSession) -> Any:
+    """The texts rendered for a prospect of the campaign (or a sample), each with its
+    length against LinkedIn's limit (300 for a note, 8,000 for a message) and its
+    problems. Nothing is saved."""
+    return campaign_reads.preview_campaign(
+        session,
+        campaign_id,
+        sequence=data.sequence,
+        templates=data.templates,
+        prospect_id=data.prospect_id,
+    )
 
 
 @router.get(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security.utils import get_authorization_scheme_param
@@ -34,7 +34,8 @@ from outreach.accounts.schemas import DAY_NAMES, AccountCreate
 from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
-from outreach.campaigns.schemas import CampaignCreate
+from outreach.campaigns.schemas import CampaignCreate, CampaignUpdate
+from outreach.campaigns.sequence import SequenceSpec, Templates
 from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import service as journeys
@@ -522,6 +523,164 @@ def campaign_forecast(campaign_id: Id, request: Request, rt: Rt, session: Db) ->
         return {"forecast": found, "tz": tz, "days_shown": 14}
 
     return _page(request, rt, {"": "_forecast.html"}, context)
+
+
+# -- the campaign's sequence and texts: edited with a live preview, saved as a version ----
+
+SEQUENCE_ROWS_SPARE = 1  # an empty follow-up row under the others, to add a step
+
+
+@dataclass(frozen=True)
+class SequenceForm:
+    """The editor's fields as sent; ``parsed`` turns them into the API's schemas."""
+
+    acceptance_check_days: str
+    follow_up_on_acceptance: bool
+    invitation_note: str
+    days: list[str]
+    texts: list[str]
+
+    def parsed(self) -> tuple[SequenceSpec, Templates]:
+        """A follow-up row with neither a day nor a text is no step; half of one is a problem."""
+        rows = [(d.strip(), t.strip()) for d, t in zip(self.days, self.texts, strict=False)]
+        missing = [
+            f"follow-up {i}: {'a day' if not day else 'a text'} is needed"
+            for i, (day, text) in enumerate(rows, 1)
+            if bool(day) != bool(text)
+        ]
+        if missing:
+            raise InvalidInput("the form is not valid", details=missing)
+        steps = [(day, text) for day, text in rows if day]
+        sequence = _parse(
+            SequenceSpec,
+            {
+                "acceptance_check_days": self.acceptance_check_days.strip() or None,
+                "follow_up_days": [day for day, _ in steps],
+                "follow_up_on_acceptance": self.follow_up_on_acceptance,
+            },
+        )
+        note = self.invitation_note.strip()
+        templates = _parse(
+            Templates, {"invitation_note": note or None, "follow_ups": [t for _, t in steps]}
+        )
+        return sequence, templates
+
+    @classmethod
+    def of(cls, sequence: SequenceSpec, templates: Templates) -> SequenceForm:
+        return cls(
+            acceptance_check_days=_num(sequence.acceptance_check_days),
+            follow_up_on_acceptance=sequence.follow_up_on_acceptance,
+            invitation_note=templates.invitation_note or "",
+            days=[_num(d) for d in sequence.follow_up_days],
+            texts=list(templates.follow_ups),
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        pairs = list(zip(self.days, self.texts, strict=False))
+        return pairs + [("", "")] * SEQUENCE_ROWS_SPARE
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def sequence_form(
+    acceptance_check_days: Annotated[str, Form()] = "",
+    follow_up_on_acceptance: Annotated[str, Form()] = "",
+    invitation_note: Annotated[str, Form()] = "",
+    day: Annotated[list[str] | None, Form()] = None,
+    text: Annotated[list[str] | None, Form()] = None,
+) -> SequenceForm:
+    return SequenceForm(
+        acceptance_check_days,
+        bool(follow_up_on_acceptance),
+        invitation_note,
+        day or [],
+        text or [],
+    )
+
+
+SequenceFields = Annotated[SequenceForm, Depends(sequence_form)]
+
+
+def _editor(session: Session, campaign_id: int, form: SequenceForm | None) -> dict[str, Any]:
+    campaign = campaigns.get_campaign(session, campaign_id)
+    if form is None:
+        form = SequenceForm.of(
+            SequenceSpec.model_validate(campaign.sequence),
+            Templates.model_validate(campaign.templates),
+        )
+    return {
+        "campaign": campaigns.summarize(session, campaign),
+        "form": form,
+        "versions": campaigns.list_versions(session, campaign_id)[:10],
+        "tz": campaign.account.timezone,
+    }
+
+
+@pages.get("/campaigns/{campaign_id}/sequence", response_class=HTMLResponse)
+def sequence_page(
+    campaign_id: Id,
+    request: Request,
+    rt: Rt,
+    session: Db,
+    saved: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    replanned: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    ended: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> HTMLResponse:
+    """The editor: each step's day and text, a live preview on a prospect, the versions."""
+    outcome = {"saved": saved, "replanned": replanned, "ended": ended}
+    return _page(
+        request, rt, {"": "sequence.html"}, lambda: _editor(session, campaign_id, None) | outcome
+    )
+
+
+@pages.post("/campaigns/{campaign_id}/sequence/preview", response_class=HTMLResponse)
+def sequence_preview(
+    campaign_id: Id, request: Request, rt: Rt, session: Db, form: SequenceFields
+) -> HTMLResponse:
+    """The texts being typed, rendered for the campaign's first prospect, with their
+    lengths and problems; nothing is saved."""
+
+    def context() -> dict[str, Any]:
+        try:
+            sequence, templates = form.parsed()
+        except InvalidInput as exc:
+            return {"form_error": exc}
+        found = campaigns.preview_campaign(
+            session, campaign_id, sequence=sequence, templates=templates
+        )
+        return {"preview": found}
+
+    return _page(request, rt, {"": "_preview.html"}, context)
+
+
+@pages.post("/campaigns/{campaign_id}/sequence", response_class=HTMLResponse)
+def sequence_save(campaign_id: Id, request: Request, rt: Rt, form: SequenceFields) -> Response:
+    """Save a new version; on a problem the editor comes back with what was typed."""
+    principal = request.state.principal
+    try:
+        sequence, templates = form.parsed()
+        data = CampaignUpdate(sequence=sequence, templates=templates)
+        edited = campaign_commands.update_campaign(
+            rt, campaign_id, data, saved_by=principal.username
+        )
+    except OutreachError as exc:
+        error = exc
+    else:
+        version = edited.campaign.version
+        query = f"saved={version}&replanned={edited.replanned}&ended={edited.ended}"
+        if not edited.new_version:
+            query = "saved=0"
+        return RedirectResponse(f"/campaigns/{campaign_id}/sequence?{query}", status_code=303)
+    with rt.sessions() as session:
+        return _page(
+            request,
+            rt,
+            {"": "sequence.html"},
+            lambda: _editor(session, campaign_id, form) | {"error": error},
+            status_code=error.status_code,
+        )
 
 
 CAMPAIGN_COMMANDS = {
