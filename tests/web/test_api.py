@@ -152,3 +152,56 @@ def test_an_empty_api_key_is_refused_not_taken_as_no_key() -> None:
         Settings(api_key="")
     with pytest.raises(ValidationError, match="set but empty"):
         Settings(api_key="  ")
+
+
+def test_campaign_versions_preview_and_bad_edits(api: httpx.Client) -> None:
+    account = _account(api)
+    made = api.post("/api/campaigns", json={"name": "V", "account_id": account}).json()
+    cid = made["id"]
+    assert made["version"] == 1
+    imported = api.post(
+        f"/api/campaigns/{cid}/prospects",
+        json=[{"profile_url": "https://www.linkedin.com/in/ada/", "first_name": "Ada"}],
+    )
+    assert imported.json()["imported"] == 1
+
+    preview = api.post(
+        f"/api/campaigns/{cid}/preview",
+        json={"templates": {"invitation_note": "Hi {{ first_name }}", "follow_ups": ["a"] * 5}},
+    )
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["prospect"] == "Ada"
+    assert body["steps"][0] == {
+        "name": "invitation_note",
+        "day": 0,
+        "text": "Hi Ada",
+        "characters": 6,
+        "limit": 300,
+        "problems": [],
+    }
+    assert [s["limit"] for s in body["steps"][1:]] == [8000] * 5
+    assert api.post(f"/api/campaigns/{cid}/preview", json={"prospect_id": 999}).status_code == 404
+
+    broken = api.patch(f"/api/campaigns/{cid}", json={"templates": {"follow_ups": ["{{ oops"] * 5}})
+    assert broken.status_code == 422
+    assert broken.json()["error"]["details"]
+    mismatched = api.patch(f"/api/campaigns/{cid}", json={"sequence": {"follow_up_days": [2, 7]}})
+    assert mismatched.status_code == 422, "two days for five texts"
+    assert api.patch("/api/campaigns/999999", json={"name": "x"}).status_code == 404
+
+    renamed = api.patch(f"/api/campaigns/{cid}", json={"name": "Renamed"})
+    assert renamed.status_code == 200
+    assert renamed.json()["new_version"] is False
+    assert renamed.json()["campaign"]["name"] == "Renamed"
+    edited = api.patch(
+        f"/api/campaigns/{cid}",
+        json={
+            "sequence": {"follow_up_days": [2, 9]},
+            "templates": {"invitation_note": None, "follow_ups": ["one", "two"]},
+        },
+    ).json()
+    assert (edited["new_version"], edited["campaign"]["version"]) == (True, 2)
+    versions = api.get(f"/api/campaigns/{cid}/versions").json()
+    assert [(v["version"], v["saved_by"]) for v in versions] == [(2, "bootstrap key"), (1, None)]
+    assert versions[0]["templates"] == {"invitation_note": None, "follow_ups": ["one", "two"]}

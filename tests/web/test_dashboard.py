@@ -9,30 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from outreach.config import Settings
-from outreach.runtime import Runtime
-from outreach.testing import ADMIN_NAME, ADMIN_PASSWORD, CHROMIUM_ARGS, browser_login, ensure_user
-from outreach.testing import CHROMIUM as CHROMIUM_PATH
-from outreach.web.app import create_app
+from outreach.testing import ADMIN_NAME, ADMIN_PASSWORD, browser_login, ensure_user
+from tests.web.conftest import KEY, SHOTS, shot
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(CHROMIUM_PATH)
-SHOTS = Path("/tmp/outreach-shots")
-API_KEY = "correct horse battery staple"
-KEY = {"Authorization": f"Bearer {API_KEY}"}
 
 GOOD_ROWS = [
     ("ada-lovelace", "Ada", "Lovelace", "Analytical Engines"),
@@ -58,83 +43,10 @@ def _csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Server:
-    url: str
-    app: Any
-
-    @property
-    def runtime(self) -> Runtime:
-        rt: Runtime = self.app.state.runtime
-        return rt
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Any]:
-    """Start the real app under uvicorn in a thread; stopped at teardown."""
-    started: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(**overrides: Any) -> Server:
-        settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
-            time_scale=86400,
-            sandbox_error_rate=0,
-            sandbox_accept_rate=1.0,
-            sandbox_reply_rate=0.0,
-            sandbox_accept_delay_hours=(1.0, 12.0),
-            executor_id=f"dashboard-test-{uuid.uuid4().hex[:8]}",
-            **({"api_key": API_KEY} | overrides),
-        )
-        app = create_app(settings)
-        port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
-        thread.start()
-        started.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the app did not start (see the log above)")
-            time.sleep(0.05)
-        return Server(f"http://127.0.0.1:{port}", app)
-
-    yield start
-    for server, thread in started:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=10_000)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _shots_dir() -> None:
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
-
-
-def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def count(page: Any, state: str) -> int:
