@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -240,21 +240,86 @@ def campaigns_create(
     from outreach.campaigns.commands import create_campaign
     from outreach.campaigns.schemas import CampaignCreate
 
+    data = _with_spec(CampaignCreate, spec, name=name, account_id=account_id)
+    with _runtime() as rt:
+        campaign = create_campaign(rt, data)
+    console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
+
+
+SpecModel = TypeVar("SpecModel", bound=BaseModel)
+
+
+def _with_spec(model: type[SpecModel], spec: Path | None, **fields: Any) -> SpecModel:
+    """``model`` from ``fields`` and the JSON object in ``spec``; exit 2 on a bad one."""
     try:
         extra = json.loads(spec.read_text()) if spec else {}
     except (OSError, ValueError) as exc:
         console.print(f"[red]Cannot read {spec}: {exc}[/red]")
         raise typer.Exit(2) from exc
     try:
-        data = CampaignCreate(name=name, account_id=account_id, **extra)
+        return model(**fields, **extra)
     except (ValidationError, TypeError) as exc:
         if isinstance(exc, ValidationError):
             _invalid(exc)
         console.print(f"[red]{spec} must hold a JSON object: {exc}[/red]")
         raise typer.Exit(2) from exc
+
+
+@campaigns_app.command("edit")
+def campaigns_edit(
+    campaign_id: int,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="JSON file with 'sequence' and/or 'templates'.")
+    ] = None,
+) -> None:
+    """Rename a campaign, or save a new version of its sequence and texts (running or not):
+    journeys not yet at a step get the new text and day; a removed follow-up ends the
+    journeys waiting for it as completed."""
+    from outreach.campaigns.commands import update_campaign
+    from outreach.campaigns.schemas import CampaignUpdate
+
+    data = _with_spec(CampaignUpdate, spec, **({"name": name} if name is not None else {}))
     with _runtime() as rt:
-        campaign = create_campaign(rt, data)
-    console.print(f"campaign [bold]{campaign.id}[/bold] created (draft)")
+        edited = update_campaign(rt, campaign_id, data, saved_by="cli")
+    if not edited.new_version:
+        console.print(
+            f"campaign {campaign_id}: sequence unchanged (version {edited.campaign.version})"
+        )
+        return
+    console.print(
+        f"campaign {campaign_id}: version [bold]{edited.campaign.version}[/bold] saved; "
+        f"{edited.replanned} waiting journeys re-planned, {edited.ended} ended"
+    )
+
+
+@campaigns_app.command("versions")
+def campaigns_versions(
+    campaign_id: int, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Every saved version of a campaign's sequence and texts, the newest first."""
+    from outreach.campaigns.schemas import CampaignVersionOut
+    from outreach.campaigns.service import list_versions
+
+    with _runtime() as rt, rt.sessions() as session:
+        versions = [
+            CampaignVersionOut.model_validate(v) for v in list_versions(session, campaign_id)
+        ]
+    if as_json:
+        print(json.dumps([v.model_dump(mode="json") for v in versions], indent=2))
+        return
+    table = Table("version", "saved", "by", "days", "note")
+    for v in versions:
+        days = ", ".join(f"{d:g}" for d in v.sequence.follow_up_days)
+        note = v.templates.invitation_note or "—"
+        table.add_row(
+            str(v.version),
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            escape(v.saved_by or "—"),
+            f"check {v.sequence.acceptance_check_days:g} · {days}",
+            escape(note[:60]),
+        )
+    console.print(table)
 
 
 @campaigns_app.command("import")

@@ -217,3 +217,31 @@ def test_an_empty_bootstrap_key_stops_the_server_with_a_clear_reason(tmp_path: P
     refused = outreach(tmp_path, "serve", "--port", "1", env={"OUTREACH_API_KEY": ""}, timeout=60)
     assert refused.returncode == 2
     assert "OUTREACH_API_KEY is set but empty" in refused.stdout
+
+
+def test_campaigns_edit_and_versions(tmp_path: Path) -> None:
+    assert outreach(tmp_path, "accounts", "create", "Me").returncode == 0
+    assert outreach(tmp_path, "campaigns", "create", "C", "--account-id", "1").returncode == 0
+    spec = tmp_path / "v2.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "sequence": {"follow_up_days": [3, 10]},
+                "templates": {"invitation_note": None, "follow_ups": ["one", "two"]},
+            }
+        )
+    )
+    edited = outreach(tmp_path, "campaigns", "edit", "1", "--spec", str(spec))
+    assert edited.returncode == 0, edited.stderr
+    assert "version 2 saved" in edited.stdout
+    again = outreach(tmp_path, "campaigns", "edit", "1", "--spec", str(spec), "--name", "D")
+    assert "unchanged (version 2)" in again.stdout
+    listed = outreach(tmp_path, "campaigns", "versions", "1", "--json")
+    versions = json.loads(listed.stdout)
+    assert [(v["version"], v["saved_by"]) for v in versions] == [(2, "cli"), (1, None)]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"templates": {"follow_ups": ["{{ oops"] * 5}}))
+    refused = outreach(tmp_path, "campaigns", "edit", "1", "--spec", str(bad))
+    assert refused.returncode == 1
+    assert "cannot be sent" in refused.stdout
+    assert outreach(tmp_path, "campaigns", "versions", "1").returncode == 0
