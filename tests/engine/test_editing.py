@@ -4,8 +4,11 @@ nobody. On SQLite and PostgreSQL, judged from the timelines and the simulator's 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from outreach.accounts.commands import pause_account, resume_account
 from outreach.campaigns.commands import update_campaign
 from outreach.campaigns.schemas import CampaignUpdate
 from outreach.campaigns.sequence import SequenceSpec, Templates
@@ -34,6 +37,14 @@ def _sent(rt: object, journey_id: int) -> list[JourneyEvent]:
     return [e for e in events(rt, journey_id) if e.kind == "message_sent"]  # type: ignore[arg-type]
 
 
+def _days_ahead(rt: Any, campaign_id: int, margin: int = 10) -> int:
+    """A day of the sequence ``margin`` simulated days from now (5 real seconds): the new
+    day an edit gives follow-up 2, still to come when the edit lands, whatever the load."""
+    invited_at = journeys(rt, campaign_id)[0].invited_at
+    assert invited_at is not None
+    return int((rt.clock.now() - invited_at).total_seconds() // 86400) + margin
+
+
 def _after_follow_up_1(rt: object, campaign_id: int) -> int:
     journey = wait_until(
         lambda: (found := journeys(rt, campaign_id)) and found[0].follow_ups_sent == 1 and found[0],  # type: ignore[arg-type]
@@ -55,10 +66,11 @@ def test_a_new_version_reaches_the_steps_not_yet_sent(database_url: str) -> None
             invitation_note="A new note nobody gets now",
             follow_ups=["New one", "New two for {{ first_name }}", "New three"],
         )
+        day = _days_ahead(rt, campaign_id)
         edited = update_campaign(
             rt,
             campaign_id,
-            CampaignUpdate(sequence=SequenceSpec(follow_up_days=[2, 8, 9]), templates=new),
+            CampaignUpdate(sequence=SequenceSpec(follow_up_days=[2, day, day + 1]), templates=new),
             saved_by="tester",
         )
         assert (edited.new_version, edited.replanned, edited.ended) == (True, 1, 0)
@@ -77,11 +89,11 @@ def test_a_new_version_reaches_the_steps_not_yet_sent(database_url: str) -> None
         assert (invited.details["note"], invited.details["version"]) == (f"Hi {first}", 1)
         replanned = [e for e in events(rt, journey_id) if e.kind == "replanned"]
         assert [e.details["version"] for e in replanned] == [2]
-        # Day 8 from the invitation, not day 300: what LinkedIn received says so.
+        # On its new day from the invitation, not day 300: what LinkedIn received says so.
         log = [entry for entry in rt.simulator.log() if entry["kind"] == "message"]
         assert [entry["text"] for entry in log] == [e.details["text"] for e in sent]
         days = [(entry["at"] - ended[0].invited_at).total_seconds() / 86400 for entry in log]
-        assert 8 <= days[1] < 8.5 and 9 <= days[2] < 9.5, days
+        assert day <= days[1] < day + 0.5 and day + 1 <= days[2] < day + 1.5, (day, days)
 
         with rt.sessions() as session:
             versions = list_versions(session, campaign_id)
@@ -124,3 +136,28 @@ def test_a_version_that_could_not_be_sent_is_refused(database_url: str) -> None:
             update_campaign(rt, campaign_id, long)
         with rt.sessions() as session:
             assert [v.version for v in list_versions(session, campaign_id)] == [1]
+
+
+def test_a_held_journey_keeps_its_hold_and_resumes_on_the_new_day(database_url: str) -> None:
+    with started(test_settings(database_url)) as rt:
+        person = find_people(rt, 1, accepts_silently)
+        campaign_id = new_campaign(rt, person, sequence=FAR, templates=Templates(follow_ups=OLD))
+        launch(rt, campaign_id)
+        journey_id = _after_follow_up_1(rt, campaign_id)
+        sender = journeys(rt, campaign_id)[0].account_id
+        pause_account(rt, sender)
+        assert journeys(rt, campaign_id)[0].held
+
+        day = _days_ahead(rt, campaign_id)
+        later = CampaignUpdate(sequence=SequenceSpec(follow_up_days=[2, day, day + 1]))
+        edited = update_campaign(rt, campaign_id, later)
+        assert edited.replanned == 1
+        held = journeys(rt, campaign_id)[0]
+        assert held.held, "a new version does not lift a pause"
+        assert held.invited_at is not None and held.next_run_at is not None
+        assert (held.next_run_at - held.invited_at).days == day
+
+        resume_account(rt, sender)
+        ended = wait_until(lambda: all_ended(rt, campaign_id), timeout=60, what="the journey's end")
+        assert ended[0].status.value == "completed"
+        assert [e.details["version"] for e in _sent(rt, journey_id)] == [1, 2, 2]

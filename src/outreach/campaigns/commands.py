@@ -68,17 +68,6 @@ def update_campaign(
     (``journeys.lifecycle.follow_new_version``): senders, then journeys, then the
     campaign's row, the order every transaction takes them in.
     """
-    with rt.sessions() as session:
-        current = get_campaign(session, campaign_id)
-        sequence = data.sequence or SequenceSpec.model_validate(current.sequence)
-        templates = data.templates or Templates.model_validate(current.templates)
-    problems = check_templates(templates, sequence)
-    if problems:
-        raise InvalidInput("the campaign's templates cannot be sent as they are", details=problems)
-    new = {
-        "sequence": sequence.model_dump(mode="json"),
-        "templates": templates.model_dump(mode="json"),
-    }
     counts = {"replanned": 0, "ended": 0}
     with transaction(rt) as session:
         # Senders, then journeys, then the campaign: the order every transaction takes.
@@ -93,6 +82,17 @@ def update_campaign(
             .unique()
             .scalar_one()
         )
+        sequence = data.sequence or SequenceSpec.model_validate(campaign.sequence)
+        templates = data.templates or Templates.model_validate(campaign.templates)
+        problems = check_templates(templates, sequence)
+        if problems:
+            raise InvalidInput(
+                "the campaign's templates cannot be sent as they are", details=problems
+            )
+        new = {
+            "sequence": sequence.model_dump(mode="json"),
+            "templates": templates.model_dump(mode="json"),
+        }
         changed = new != {"sequence": campaign.sequence, "templates": campaign.templates}
         if changed:
             now = rt.clock.now()

@@ -463,8 +463,8 @@ def _follow_version(
         reason = f"follow-up {ref.number} removed from the sequence"
         end(session, journey, JourneyStatus.COMPLETED, now=now, reason=reason, version=version)
         return "ended"
-    if running or journey.held:
-        return None  # planned with the new version when it ends, or when released
+    if running:
+        return None  # its outcome is planned with the new version
     if ref.stage is Stage.CHECK_ACCEPTANCE:
         step = after_invitation(spec, invited_at=journey.invited_at)
     elif ref.stage is Stage.FOLLOW_UP:
@@ -476,7 +476,10 @@ def _follow_version(
     if due == journey.next_run_at:
         return None
     before = journey.next_run_at
-    schedule_stage(session, journey, step.stage, due, now=now)
+    if journey.held:  # still held: released on its new day (``release_held``)
+        journey.next_run_at, journey.updated_at = due, now
+    else:
+        schedule_stage(session, journey, step.stage, due, now=now)
     add_event(
         session,
         journey,
