@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BeforeValidator, Field
 
+from outreach import events as seed_events
 from outreach.accounts import commands as accounts
 from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
 from outreach.campaigns import commands as campaigns
@@ -31,6 +32,7 @@ from outreach.campaigns.schemas import (
     PreviewRequest,
 )
 from outreach.db import DbId
+from outreach.events import EventResult, SeedEvent
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
 from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
@@ -279,6 +281,28 @@ async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return await run_in_threadpool(_import_body, rt, campaign_id, body, content_type)
+
+
+@router.post(
+    "/events",
+    response_model=list[EventResult],
+    tags=["events"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def send_events(
+    events: Annotated[SeedEvent | Annotated[list[SeedEvent], Field(max_length=100)], Body()],
+    rt: Rt,
+) -> Any:
+    """The seed's events, one or a list, as a Campaign Hub written for Inngest sends them:
+    `{"name": "campaign/connector/execute", "data": {"campaign_id": 1}}` launches a
+    campaign; `{"name": "prospect/reply/received", "data": {"account_id", "provider_id",
+    "message_id", "text"}}` records a reply (once per message id) and stops the sequence.
+    Each event is done, and committed, in turn; the first that fails answers its error."""
+    return [seed_events.handle(rt, event) for event in _listed(events)]
+
+
+def _listed(events: SeedEvent | list[SeedEvent]) -> list[SeedEvent]:
+    return events if isinstance(events, list) else [events]
 
 
 @router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])
