@@ -98,12 +98,13 @@ def update_campaign(
             now = rt.clock.now()
             version = campaign.version + 1
             counts = follow_new_version(session, now, campaign, sequence, version=version)
+        if changed or data.name is not None:
             lifecycle.lock_campaign(session, campaign_id)
+        if changed:
             campaign.version = version
             campaign.sequence, campaign.templates = new["sequence"], new["templates"]
             session.add(_version_row(campaign, at=now, saved_by=saved_by))
         if data.name is not None:
-            lifecycle.lock_campaign(session, campaign_id)
             campaign.name = data.name
         summary = summarize(session, campaign)
     return CampaignEdited(campaign=summary, new_version=changed, **counts)

@@ -181,16 +181,15 @@ def preview(
     for (name, source), day in zip(_named(templates), days, strict=False):
         limit = NOTE_LIMIT if name == "invitation_note" else MESSAGE_LIMIT
         try:
-            text: str | None = render(source, variables)
+            text = render(source, variables)
         except TemplateProblem as exc:
             steps.append(PreviewStep(name, day, None, 0, limit, [f"{name}: {exc}"]))
             continue
-        assert text is not None
         steps.append(PreviewStep(name, day, text, len(text), limit, _text_problems(name, text)))
     return steps
 
 
-STANDARD_VARIABLES = ("first_name", "last_name", "full_name", "company", "title")
+STANDARD_VARIABLES = tuple(SAMPLE_PROSPECT)  # the prospect's own fields, every template has
 
 
 def render_problems(templates: Templates, variables: dict[str, Any]) -> list[str]:
