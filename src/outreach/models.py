@@ -50,6 +50,7 @@ class JourneyStatus(enum.StrEnum):
     NOT_ACCEPTED = "not_accepted"
     COMPLETED = "completed"
     FAILED = "failed"
+    STOPPED = "stopped"  # a person stopped it
 
     @property
     def is_terminal(self) -> bool:
@@ -62,6 +63,7 @@ TERMINAL_STATUSES = frozenset(
         JourneyStatus.NOT_ACCEPTED,
         JourneyStatus.COMPLETED,
         JourneyStatus.FAILED,
+        JourneyStatus.STOPPED,
     }
 )
 
@@ -78,6 +80,7 @@ class EventKind(enum.StrEnum):
     NOT_ACCEPTED = "not_accepted"
     COMPLETED = "completed"
     FAILED = "failed"
+    STOPPED = "stopped"
     ERROR = "error"
     HELD = "held"
     RESUMED = "resumed"

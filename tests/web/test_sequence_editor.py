@@ -122,7 +122,9 @@ def test_edit_texts_with_a_preview_then_a_running_campaign(serve: Any, browser: 
     page.locator("textarea[name=text]").nth(1).fill("New two for {{ company }}")
     expect(preview.locator("[data-name='follow_ups[2]'] .bubble")).to_have_text("New two for Acme")
     page.get_by_role("button", name="Save as version 2").click()
-    expect(page.locator(".notice-ok")).to_contain_text("Saved as version 2. Waiting journeys re-planned: 1;")
+    expect(page.locator(".notice-ok")).to_contain_text(
+        "Saved as version 2. Waiting journeys re-planned: 1;"
+    )
     expect(page.locator("#versions tbody tr")).to_have_count(2)
     shot(page, "sequence-editor-saved")
 

@@ -35,6 +35,7 @@ from outreach.campaigns.sequence import (
     follow_up,
     waiting_for,
 )
+from outreach.errors import Conflict
 from outreach.models import (
     TERMINAL_STATUSES,
     Account,
@@ -42,10 +43,12 @@ from outreach.models import (
     Campaign,
     CampaignStatus,
     EventKind,
+    InboundMessage,
     Journey,
     JourneyEvent,
     JourneyStatus,
     PausedBy,
+    SenderAction,
 )
 from outreach.prospects.dnc import blocked_prospect_ids
 from outreach.prospects.repository import pending_prospects, prospect_variables
@@ -215,6 +218,38 @@ def end(
     if status is not JourneyStatus.REPLIED:  # a reply is its own event, reply_received
         add_event(session, journey, EventKind(status.value), now, reason=reason, **details)
     campaign_lifecycle.maybe_complete(session, journey.campaign_id)
+
+
+def stop(session: Session, journey_id: int, *, now: datetime, by: str) -> bool:
+    """A person stops the journey: nothing more is sent; an invitation still unanswered
+    is withdrawn later, as for one not accepted. Whether it was still open."""
+    journey = lock_journey(session, journey_id)
+    if journey.status in TERMINAL_STATUSES:
+        return False
+    unanswered = journey.status is JourneyStatus.INVITED
+    end(session, journey, JourneyStatus.STOPPED, now=now, reason=f"stopped by {by}")
+    if unanswered:
+        _withdraw_later(session, journey, now=now)
+    return True
+
+
+def forget(session: Session, journey_id: int) -> None:
+    """Delete a journey that never reached its prospect (nothing sent, nothing in
+    flight); raises ``Conflict`` otherwise. The sender's counted actions stay counted."""
+    journey = lock_journey(session, journey_id)
+    account = session.get(Account, journey.account_id)
+    assert account is not None
+    if journey.invited_at is not None or journey.follow_ups_sent or journey.replied_at:
+        raise Conflict("it was already contacted: stop it instead, its history stays")
+    if account.busy_journey_id == journey.id:
+        raise Conflict("its sender is working on it right now: try again in a moment")
+    for table in (SenderAction, InboundMessage):
+        session.execute(
+            sa.update(table).where(table.journey_id == journey.id).values(journey_id=None)
+        )
+    session.execute(sa.delete(JourneyEvent).where(JourneyEvent.journey_id == journey.id))
+    session.delete(journey)
+    session.flush()
 
 
 def hold(session: Session, journey: Journey, *, now: datetime, why: str) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BeforeValidator, Field
 
 from outreach import events as seed_events
@@ -36,7 +36,9 @@ from outreach.events import EventResult, SeedEvent
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
 from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
+from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospects
+from outreach.prospects import listing
 from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import (
     DoNotContactAdded,
@@ -67,6 +69,7 @@ from outreach.web.deps import (
     Offset,
     ReadSession,
     Rt,
+    csv_download,
     error,
 )
 
@@ -281,6 +284,95 @@ async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return await run_in_threadpool(_import_body, rt, campaign_id, body, content_type)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/prospects",
+    response_model=list[listing.ProspectRow],
+    tags=["prospects"],
+    responses=NOT_FOUND,
+)
+def campaign_prospects(
+    campaign_id: Id,
+    session: ReadSession,
+    response: Response,
+    q: Annotated[str, Query(max_length=200, description="in name, company, identifier")] = "",
+    state: listing.ProspectState | None = None,
+    sort: listing.Sort = "added",
+    order: listing.Order = "asc",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Any:
+    """The campaign's prospects, before and after launch, each with its journey's state
+    (`pending` before launch). The total matching, all pages, is in `X-Total-Count`."""
+    campaign_reads.get_campaign(session, campaign_id)
+    query = listing.ProspectQuery(
+        q=q, state=state.value if state else "", sort=sort, order=order, limit=limit, offset=offset
+    )
+    page = listing.list_prospects(session, campaign_id, query)
+    response.headers["X-Total-Count"] = str(page.total)
+    return page.rows
+
+
+@router.get(
+    "/campaigns/{campaign_id}/prospects.csv",
+    tags=["prospects"],
+    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
+    response_class=StreamingResponse,
+)
+def export_prospects(campaign_id: Id, session: ReadSession, rt: Rt) -> StreamingResponse:
+    """Every prospect of the campaign as CSV, streamed, with its journey's state; a cell
+    that a spreadsheet would run as a formula starts with a quote."""
+    campaign_reads.get_campaign(session, campaign_id)
+    return csv_download(rt, campaign_id)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/prospects/{prospect_id}",
+    response_model=listing.ProspectRow,
+    tags=["prospects"],
+    responses=NOT_FOUND,
+)
+def get_prospect(campaign_id: Id, prospect_id: Id, session: ReadSession) -> Any:
+    return prospect_actions.get_prospect(session, campaign_id, prospect_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/prospects/{prospect_id}/stop",
+    response_model=listing.ProspectRow,
+    tags=["prospects"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def stop_prospect(campaign_id: Id, prospect_id: Id, rt: Rt, principal: ApiPrincipal) -> Any:
+    """End the prospect's journey: nothing more is sent to them (an invitation still
+    unanswered is withdrawn later). Stopping an ended journey changes nothing; one not
+    launched yet answers 409 (remove it instead)."""
+    return prospect_actions.stop_prospect(rt, campaign_id, prospect_id, by=principal.username)
+
+
+@router.delete(
+    "/campaigns/{campaign_id}/prospects/{prospect_id}",
+    status_code=204,
+    tags=["prospects"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def remove_prospect(campaign_id: Id, prospect_id: Id, rt: Rt) -> Response:
+    """Take the prospect out of the campaign. One already contacted answers 409: stop it,
+    its history stays."""
+    prospect_actions.remove_prospect(rt, campaign_id, prospect_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/prospects/{prospect_id}/do-not-contact",
+    response_model=DoNotContactAdded,
+    tags=["prospects"],
+    responses=NOT_FOUND,
+)
+def block_prospect(campaign_id: Id, prospect_id: Id, rt: Rt) -> Any:
+    """Put the person on the do-not-contact list: their journeys stop, in every campaign,
+    and no import or campaign takes them again."""
+    return prospect_actions.block_prospect(rt, campaign_id, prospect_id)
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the runtime, a read-only session, bounded ids and pages.
+"""FastAPI dependencies: the runtime, a read-only session, bounded ids and pages; and
+the CSV download both the API and the dashboard answer with.
 
 Writes never go through a dependency: the routes call the domains' commands, which
 commit (then start the work they asked for) before they return, so an answer leaves
@@ -12,10 +13,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from outreach.db import MAX_ID
 from outreach.errors import ErrorBody
+from outreach.prospects.export import export_csv
 from outreach.runtime import Runtime
 
 MAX_OFFSET = 10_000_000
@@ -81,3 +84,15 @@ def body_schema(annotation: Any) -> dict[str, Any]:
 
     result: dict[str, Any] = inline(schema)
     return result
+
+
+def csv_download(rt: Runtime, campaign_id: int) -> StreamingResponse:
+    """The campaign's prospects as a CSV attachment, streamed from its own session."""
+
+    def chunks() -> Iterator[str]:
+        with rt.sessions() as session:
+            yield from export_csv(session, campaign_id)
+
+    name = f"campaign-{campaign_id}-prospects.csv"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers=headers)

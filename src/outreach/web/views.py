@@ -10,10 +10,11 @@ user: the first visit (from this machine, or with the bootstrap key) creates the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -40,7 +41,9 @@ from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import service as journeys
 from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
+from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospect_commands
+from outreach.prospects import listing
 from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import DoNotContactIn
 from outreach.prospects.upload import rows_from_text
@@ -48,7 +51,7 @@ from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
 from outreach.web import auth, runs
-from outreach.web.deps import Id, Page, ReadSession, get_runtime
+from outreach.web.deps import Id, Page, ReadSession, csv_download, get_runtime
 
 PAGE_SIZE = 100
 RUNS_PAGE_SIZE = 100
@@ -482,21 +485,65 @@ def _campaign(session: Session, campaign_id: int) -> dict[str, Any]:
     }
 
 
-def _campaign_page(session: Session, campaign_id: int, status: str, page: int) -> dict[str, Any]:
-    if status and status not in JOURNEY_STATES:
-        allowed = {"allowed": JOURNEY_STATES}
-        raise InvalidInput(f"unknown journey status {status!r}", details=allowed)
+@dataclass(frozen=True)
+class ProspectFilters:
+    """The prospect list's search, state, sort and page, as the page's URL carries them."""
+
+    q: str = ""
+    status: str = ""
+    sort: str = "added"
+    order: str = "asc"
+    page: int = 1
+
+    def check(self) -> ProspectFilters:
+        if self.status and self.status not in listing.STATES:
+            raise InvalidInput(
+                f"unknown prospect state {self.status!r}", details={"allowed": listing.STATES}
+            )
+        if self.sort not in listing.SORTS or self.order not in ("asc", "desc"):
+            allowed = {"sort": list(listing.SORTS), "order": ["asc", "desc"]}
+            raise InvalidInput("unknown sort order", details=allowed)
+        return self
+
+    def url(self, campaign_id: int, **changes: Any) -> str:
+        """This list's URL with ``changes`` (a new search or state goes back to page 1)."""
+        values = asdict(self) | changes
+        if "page" not in changes:
+            values["page"] = 1 if changes else self.page
+        defaults = asdict(ProspectFilters())
+        query = {k: v for k, v in values.items() if v != defaults[k]}
+        return f"/campaigns/{campaign_id}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _campaign_page(session: Session, campaign_id: int, filters: ProspectFilters) -> dict[str, Any]:
+    filters = filters.check()
     context = _campaign(session, campaign_id)
-    counts = context["campaign"].journeys
-    total = counts[status] if status else sum(counts.values())
-    pages_total = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages_total)
-    offset = (page - 1) * PAGE_SIZE
-    rows = journeys.list_journeys(
-        session, campaign_id, status=status or None, limit=PAGE_SIZE, offset=offset
+    summary = context["campaign"]
+    counts = {listing.PENDING: summary.pending_prospects} | summary.journeys
+    offset = (filters.page - 1) * PAGE_SIZE
+    query = listing.ProspectQuery(
+        q=filters.q, state=filters.status, sort=filters.sort, order=filters.order
     )
-    paging = {"status": status, "page": page, "pages": pages_total, "total": total}
-    return context | paging | {"journeys": rows}
+    found = listing.list_prospects(
+        session, campaign_id, replace(query, limit=PAGE_SIZE, offset=offset)
+    )
+    pages_total = max(1, -(-found.total // PAGE_SIZE))
+    if filters.page > pages_total:  # past the end (the list shrank): its last page
+        filters = replace(filters, page=pages_total)
+        offset = (pages_total - 1) * PAGE_SIZE
+        found = listing.list_prospects(
+            session, campaign_id, replace(query, limit=PAGE_SIZE, offset=offset)
+        )
+    return context | {
+        "filters": filters,
+        "status": filters.status,
+        "page": filters.page,
+        "pages": pages_total,
+        "total": found.total,
+        "prospects": found.rows,
+        "counts": counts,
+        "prospect_states": listing.STATES,
+    }
 
 
 CAMPAIGN = {
@@ -508,9 +555,104 @@ CAMPAIGN = {
 
 @pages.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
-    campaign_id: Id, request: Request, rt: Rt, session: Db, status: str = "", page: Page = 1
+    campaign_id: Id,
+    request: Request,
+    rt: Rt,
+    session: Db,
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: str = "",
+    sort: str = "added",
+    order: str = "asc",
+    page: Page = 1,
 ) -> HTMLResponse:
-    return _page(request, rt, CAMPAIGN, lambda: _campaign_page(session, campaign_id, status, page))
+    filters = ProspectFilters(q=q, status=status, sort=sort, order=order, page=page)
+    shown: dict[str, Any] = {}
+
+    def build() -> dict[str, Any]:
+        shown.update(_campaign_page(session, campaign_id, filters))
+        return shown
+
+    response = _page(request, rt, CAMPAIGN, build)
+    if request.headers.get("HX-Target") == "journeys" and "filters" in shown:
+        # The address bar follows the list (search, sort, page) without a history entry
+        # per keystroke or poll.
+        response.headers["HX-Replace-Url"] = shown["filters"].url(campaign_id, page=shown["page"])
+    return response
+
+
+@pages.get("/campaigns/{campaign_id}/prospects.csv")
+def campaign_export(campaign_id: Id, rt: Rt, session: Db) -> Response:
+    campaigns.get_campaign(session, campaign_id)
+    return csv_download(rt, campaign_id)
+
+
+PROSPECT_ACTIONS = ("stop", "remove", "do-not-contact")
+
+
+@pages.post(
+    "/campaigns/{campaign_id}/prospects/{prospect_id}/{action}", response_class=HTMLResponse
+)
+def prospect_action(
+    campaign_id: Id,
+    prospect_id: Id,
+    action: str,
+    request: Request,
+    rt: Rt,
+    principal: auth.PageUser,
+    next: str = Form(default="", max_length=2000),
+) -> Response:
+    """Stop, remove or block one prospect; the list again, with what it did."""
+    message: dict[str, Any] = {}
+    status_code = 200
+    try:
+        message["ok"] = _prospect_action(rt, campaign_id, prospect_id, action, principal.username)
+    except OutreachError as exc:
+        message["error"], status_code = exc, exc.status_code
+    back = auth.safe_next(next) if next.startswith(f"/campaigns/{campaign_id}") else ""
+    if not _is_htmx(request) and status_code < 300:
+        return RedirectResponse(back or f"/campaigns/{campaign_id}", status_code=303)
+    filters = _filters_of(back)
+    with rt.sessions() as session:
+        return _page(
+            request,
+            rt,
+            CAMPAIGN,
+            lambda: _campaign_page(session, campaign_id, filters) | {"action": message},
+            status_code=status_code,
+        )
+
+
+def _prospect_action(rt: Runtime, campaign_id: int, prospect_id: int, action: str, by: str) -> str:
+    if action not in PROSPECT_ACTIONS:
+        raise InvalidInput(
+            f"unknown prospect action {action!r}", details={"allowed": PROSPECT_ACTIONS}
+        )
+    if action == "stop":
+        row = prospect_actions.stop_prospect(rt, campaign_id, prospect_id, by=by)
+        return f"{row.name}: journey {row.state}; nothing more is sent."
+    if action == "remove":
+        with rt.sessions() as session:
+            name = prospect_actions.get_prospect(session, campaign_id, prospect_id).name
+        prospect_actions.remove_prospect(rt, campaign_id, prospect_id)
+        return f"{name} removed from the campaign."
+    added = prospect_actions.block_prospect(rt, campaign_id, prospect_id)
+    stopped = added.stopped_journeys
+    what = "is on the do-not-contact list" if added.added else "was on the do-not-contact list"
+    journeys_ = "journey" if stopped == 1 else "journeys"
+    return f"“{added.entries[0].value}” {what}; {stopped} {journeys_} stopped."
+
+
+def _filters_of(url: str) -> ProspectFilters:
+    """The list's filters back from its URL (what the action's form sent as ``next``)."""
+    params = dict(parse_qsl(urlsplit(url).query))
+    page = params.get("page", "1")
+    return ProspectFilters(
+        q=params.get("q", "")[:200],
+        status=params.get("status", ""),
+        sort=params.get("sort", "added"),
+        order=params.get("order", "asc"),
+        page=int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10**6 else 1,
+    )
 
 
 @pages.get("/campaigns/{campaign_id}/forecast", response_class=HTMLResponse)
@@ -709,7 +851,7 @@ def campaign_command(campaign_id: Id, command: str, request: Request, rt: Rt) ->
                 request,
                 rt,
                 CAMPAIGN,
-                lambda: _campaign_page(session, campaign_id, "", 1) | message,
+                lambda: _campaign_page(session, campaign_id, ProspectFilters()) | message,
                 status_code=status_code,
             )
     with rt.sessions() as session:
