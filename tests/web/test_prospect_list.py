@@ -99,6 +99,14 @@ def test_search_sort_page_and_act_on_prospects(serve: Any, browser: Any) -> None
     expect(page.locator("tr[data-journey]")).to_contain_text("stopped")
     expect(page.locator("tr[data-journey] [data-action=stop]")).to_have_count(0)
 
+    # A waiting journey says what it waits for, until when, and why.
+    page.goto(f"{server.url}/campaigns/{campaign_id}?q=person012")
+    page.locator("#journeys-table tbody a").first.click()
+    wait = page.locator("#wait-line")
+    expect(wait).to_contain_text("Waiting to")
+    expect(wait.locator(".wait-why")).to_contain_text("Why: ")
+    shot(page, "journey-wait-line")
+
     page.goto(f"{server.url}/campaigns/{campaign_id}?q=person011")
     expect(page.locator("tr[data-journey]")).to_have_count(1)
     page.once("dialog", lambda dialog: dialog.accept())

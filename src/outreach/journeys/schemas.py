@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outreach.journeys.waiting import WaitLine
+
 
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -39,3 +41,6 @@ class JourneyOut(BaseModel):
 
 class JourneyDetail(JourneyOut):
     events: list[EventOut]
+    wait: WaitLine | None = Field(
+        default=None, description="What it waits for, until when, and why, in plain words."
+    )

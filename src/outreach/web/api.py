@@ -510,8 +510,9 @@ def campaign_journeys(
 @router.get(
     "/journeys/{journey_id}", response_model=JourneyDetail, tags=["journeys"], responses=NOT_FOUND
 )
-def get_journey(journey_id: Id, session: ReadSession) -> Any:
-    return journeys.journey_detail(session, journey_id)
+def get_journey(journey_id: Id, session: ReadSession, rt: Rt) -> Any:
+    """The journey, its timeline, and `wait`: what it waits for, until when, and why."""
+    return journeys.journey_detail(session, journey_id, now=rt.clock.now(), scale=rt.clock.scale)
 
 
 # -- users and API keys -------------------------------------------------------------------

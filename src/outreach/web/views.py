@@ -929,8 +929,9 @@ def do_not_contact_remove(entry_id: Id, request: Request, rt: Rt) -> Response:
 # -- journeys, runs, errors ---------------------------------------------------------------
 
 
-def _journey(session: Session, journey_id: int) -> dict[str, Any]:
-    journey = journeys.journey_detail(session, journey_id)
+def _journey(session: Session, journey_id: int, rt: Runtime) -> dict[str, Any]:
+    now, scale = rt.clock.now(), rt.clock.scale
+    journey = journeys.journey_detail(session, journey_id, now=now, scale=scale)
     campaign = campaigns.get_campaign(session, journey.campaign_id)
     sender = get_account(session, journey.account_id)
     return {"journey": journey, "campaign": campaign, "sender": sender, "tz": sender.timezone}
@@ -941,7 +942,7 @@ JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
 
 @pages.get("/journeys/{journey_id}", response_class=HTMLResponse)
 def journey_page(journey_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
-    return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id))
+    return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id, rt))
 
 
 def _runs(rt: Runtime, status: str, page: int) -> dict[str, Any]:
