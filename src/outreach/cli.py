@@ -59,6 +59,17 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _structured_logs(settings: Settings) -> None:
+    from outreach import logs
+
+    secrets = [settings.api_key, settings.unipile_api_key, settings.webhook_secret]
+    logs.configure(
+        settings.log_level,
+        json=settings.log_json,
+        secrets=[s.get_secret_value() for s in secrets if s is not None],
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
@@ -70,6 +81,7 @@ def serve(
     from outreach.web.app import create_app
 
     settings = _settings(host=host, port=port)
+    _structured_logs(settings)
     console.print(
         f"Outreach on http://{settings.host}:{settings.port}  (dashboard /, API /api, docs /docs)"
     )
@@ -82,6 +94,7 @@ def worker() -> None:
     from outreach import runtime
 
     settings = _settings()
+    _structured_logs(settings)
     runtime.start(settings)
     console.print(f"worker {settings.executor_id} running; Ctrl-C to stop")
     stop = threading.Event()

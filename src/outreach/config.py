@@ -81,6 +81,14 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="Real seconds the simulator takes to answer a send."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_json: bool | None = Field(
+        default=None, description="JSON log lines; unset: JSON unless standard error is a terminal."
+    )
+    late_after_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="Due this many simulated minutes ago and not started: late (/metrics).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     worker_concurrency: int = Field(

@@ -549,6 +549,7 @@ class StageContext:
     invited_at: datetime | None
     due: datetime  # when the stage was scheduled for; it runs at or a little after it
     version: int = 1  # the campaign's version whose texts this stage sends
+    account_id: int | None = None  # its sender (None in contexts recorded before it was kept)
 
 
 def is_current(journey: Journey, stage: str, seq: int) -> bool:
@@ -608,6 +609,7 @@ def begin_stage(
         invited_at=journey.invited_at,
         due=journey.next_run_at or now,
         version=campaign.version,
+        account_id=account.id,
     )
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from dbos import DBOS
 from dbos import error as dbos_error
 
+from outreach import logs
 from outreach.campaigns.sequence import Stage, StageRef, render
 from outreach.engine import transient_db_error, tx
 from outreach.journeys import lifecycle
@@ -31,10 +32,12 @@ from outreach.linkedin.provider import (
     RecipientError,
     TransientError,
 )
+from outreach.metrics import PROVIDER_ERRORS, STAGES_RUN
 from outreach.models import Journey
 from outreach.replies.service import Inbound, record_inbound
 from outreach.runtime import current
 
+log = logs.get("outreach.stages")
 RETRY_DELAY = timedelta(hours=1)  # doubled with each attempt
 MAX_STAGE_ATTEMPTS = 5
 MAX_UNEXPECTED_ATTEMPTS = 3
@@ -270,8 +273,11 @@ STAGES = {
 @DBOS.workflow()
 def run_stage(journey_id: int, stage: str, seq: int) -> str:
     """One stage the governor started; its sender is free again once it has ended."""
-    outcome = _run(journey_id, stage, seq)
-    tx(lifecycle.finish_stage, journey_id, seq)
+    with logs.bound(journey_id=journey_id, workflow_id=DBOS.workflow_id, stage=stage):
+        outcome = _run(journey_id, stage, seq)
+        tx(lifecycle.finish_stage, journey_id, seq)
+        STAGES_RUN.labels(stage=stage.split(":", 1)[0], outcome=outcome).inc()
+        log.info("stage ended", outcome=outcome)
     wanted()
     return outcome
 
@@ -287,6 +293,12 @@ def _run(journey_id: int, stage: str, seq: int) -> str:
     if ctx is None:
         return "not run"
     ref = StageRef.parse(stage)
+    with logs.bound(campaign_id=ctx.campaign_id, sender_id=ctx.account_id):
+        log.info("stage started", due=ctx.due.isoformat(), version=ctx.version)
+        return _perform(ctx, ref)
+
+
+def _perform(ctx: StageContext, ref: StageRef) -> str:
     try:
         STAGES[ref.stage](ctx, ref)
     except dbos_error.DBOSException as exc:
@@ -307,6 +319,9 @@ def _failed(ctx: StageContext, exc: BaseException) -> str:
         if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors
         else exc
     )
+    code = getattr(cause, "code", None) or type(cause).__name__
+    PROVIDER_ERRORS.labels(handling=kind.value, code=code).inc()
+    log.warning("stage failed", handling=kind.value, code=code, error=error)
     if kind is Handling.ACCOUNT:
         assert isinstance(cause, AccountError)
         tx(

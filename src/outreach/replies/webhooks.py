@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from outreach.errors import ErrorBody, OutreachError, Unauthorized
+from outreach.metrics import WEBHOOK_DELIVERIES
 from outreach.models import WebhookDelivery
 from outreach.replies import service
 from outreach.runtime import Runtime
@@ -195,6 +196,7 @@ def handle_delivery(rt: Runtime, body: bytes) -> Result:
         log.exception("webhook delivery failed")
         result = Result("failed", _event_name(body), f"{type(exc).__name__}: {exc}", 500)
     _record(rt, body, result)
+    WEBHOOK_DELIVERIES.labels(outcome=result.outcome).inc()
     return result
 
 

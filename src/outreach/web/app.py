@@ -15,19 +15,19 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from outreach import __version__, runtime
+from outreach import __version__, metrics, runtime
 from outreach.config import Settings
 from outreach.errors import OutreachError, error_body
-from outreach.web.auth import LoginLimiter
+from outreach.web.auth import LoginLimiter, api_principal
 from outreach.web.security import (
     BodyLimit,
     BodyTooLarge,
@@ -82,6 +82,20 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Fas
     def healthz() -> dict[str, str]:
         """Liveness, without credentials: the process answers."""
         return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        dependencies=[Depends(api_principal)],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
+    def metrics_route(request: Request) -> PlainTextResponse:
+        """Prometheus metrics (scrape with the API key as a bearer token): stages waiting,
+        due, running and late; journeys per state; actions per sender and kind; stages
+        run, provider errors and webhook deliveries counted by this process."""
+        body = metrics.exposition(request.app.state.runtime)
+        return PlainTextResponse(body, media_type=metrics.CONTENT_TYPE)
 
     from outreach.replies.webhooks import router as webhooks_router
     from outreach.web.api import router as api_router
@@ -138,7 +152,7 @@ def _say_how_to_get_in(rt: runtime.Runtime) -> None:
 def wants_html(request: Request) -> bool:
     """A dashboard page (not the API) asked for by a browser."""
     path = request.url.path
-    return not path.startswith(("/api/", "/openapi.json", "/healthz", "/static/")) and (
+    return not path.startswith(("/api/", "/openapi.json", "/healthz", "/metrics", "/static/")) and (
         "text/html" in request.headers.get("accept", "")
         or request.headers.get("HX-Request") == "true"
     )
