@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -31,7 +31,7 @@ from outreach import __version__
 from outreach.accounts import commands as account_commands
 from outreach.accounts import pacing
 from outreach.accounts.repository import get_account, list_accounts
-from outreach.accounts.schemas import DAY_NAMES, AccountCreate
+from outreach.accounts.schemas import DAY_NAMES, AccountCreate, AccountUpdate, Governor
 from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
@@ -40,7 +40,15 @@ from outreach.campaigns.sequence import SequenceSpec, Templates
 from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import service as journeys
-from outreach.models import AccountStatus, DoNotContactKind, DoNotContactSource, JourneyStatus
+from outreach.journeys.waiting import hours_text
+from outreach.models import (
+    Account,
+    AccountStatus,
+    DoNotContactKind,
+    DoNotContactSource,
+    JourneyStatus,
+    PausedBy,
+)
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospect_commands
 from outreach.prospects import listing
@@ -469,6 +477,139 @@ def account_command(
         return RedirectResponse(auth.safe_next(next), status_code=303)
     with rt.sessions() as session:
         return _render(request, rt, "_overview_live.html", _overview(session, rt.clock.now()))
+
+
+# -- the accounts page: every sender's caps, usage, health; edited in place ---------------
+
+ACCOUNT_FIELDS = (
+    "name",
+    "timezone",
+    "work_start",
+    "work_end",
+    "daily_invite_cap",
+    "weekly_invite_cap",
+    "daily_message_cap",
+    "weekly_message_cap",
+    "daily_view_cap",
+    "weekly_view_cap",
+    "invite_gap_min_minutes",
+    "invite_gap_max_minutes",
+    "message_gap_min_minutes",
+    "message_gap_max_minutes",
+    "warmup_days",
+    "warmup_start",
+    "withdraw_after_days",
+)
+ZONES = sorted(available_timezones() - {"localtime", "Factory"})
+
+
+def health(account: Account, usage: Governor, now: datetime) -> str:
+    """The sender's state as a person would say it."""
+    if account.status is AccountStatus.PAUSED:
+        if account.paused_by is PausedBy.PROVIDER:
+            why = account.status_reason or "LinkedIn reported a problem with the account"
+            return (
+                f"Paused by LinkedIn: {why}. It resumes when LinkedIn reports the account "
+                "OK, or when a person resumes it."
+            )
+        why = f" ({account.status_reason})" if account.status_reason else ""
+        return f"Paused by a person{why}: nothing is sent until someone resumes it."
+    if account.status is AccountStatus.BACKOFF:
+        until = simtime(account.paused_until, account.timezone)
+        why = account.status_reason or "a LinkedIn limit"
+        return (
+            f"Backing off until {until} ({relative(account.paused_until, now)}): {why}. "
+            "It resumes by itself."
+        )
+    text = "Active: it sends within its working hours, at its pace."
+    if usage.warming_up:
+        text += (
+            f" Warming up: {usage.invitations.day_cap} invitations a day today, rising to "
+            f"{account.daily_invite_cap}."
+        )
+    if usage.pending_invitations >= usage.pending_limit:
+        text += (
+            f" {usage.pending_invitations} invitations wait for an answer (the limit is "
+            f"{usage.pending_limit}): no new one goes out until some are answered or withdrawn."
+        )
+    return text
+
+
+def _accounts(session: Session, now: datetime) -> dict[str, Any]:
+    found = list_accounts(session)
+    usage = {a.id: pacing.usage(session, a, now) for a in found}
+    return {
+        "accounts": found,
+        "usage": usage,
+        "health": {a.id: health(a, usage[a.id], now) for a in found},
+        "hours": {a.id: hours_text(pacing.working_hours(a)) for a in found},
+    }
+
+
+ACCOUNTS = {"": "accounts.html", "accounts-live": "_accounts_live.html"}
+
+
+@pages.get("/accounts", response_class=HTMLResponse)
+def accounts_page(request: Request, rt: Rt, session: Db) -> HTMLResponse:
+    return _page(request, rt, ACCOUNTS, lambda: _accounts(session, rt.clock.now()))
+
+
+def _account_values(account: Account) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(account, name, None) for name in ACCOUNT_FIELDS}
+    values |= {
+        "work_start": account.work_start.strftime("%H:%M"),
+        "work_end": account.work_end.strftime("%H:%M"),
+        "work_days": [DAY_NAMES[int(d)] for d in account.work_days.split(",") if d.strip()],
+        "invite_gap_min_minutes": _num(account.invite_gap_min_s / 60),
+        "invite_gap_max_minutes": _num(account.invite_gap_max_s / 60),
+        "message_gap_min_minutes": _num(account.message_gap_min_s / 60),
+        "message_gap_max_minutes": _num(account.message_gap_max_s / 60),
+    }
+    return values
+
+
+def _account_page(
+    rt: Runtime, account_id: int, form: dict[str, Any] | None = None, **outcome: Any
+) -> dict[str, Any]:
+    with rt.sessions() as session:
+        account = get_account(session, account_id)
+        now = rt.clock.now()
+        usage = pacing.usage(session, account, now)
+        return {
+            "account": account,
+            "usage": usage,
+            "health": health(account, usage, now),
+            "hours": hours_text(pacing.working_hours(account)),
+            "values": form if form is not None else _account_values(account),
+            "zones": ZONES,
+            "day_names": DAY_NAMES,
+            "outcome": outcome,
+        }
+
+
+@pages.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(account_id: Id, request: Request, rt: Rt) -> HTMLResponse:
+    return _page(request, rt, {"": "account.html"}, lambda: _account_page(rt, account_id))
+
+
+@pages.post("/accounts/{account_id}", response_class=HTMLResponse)
+async def account_save(account_id: Id, request: Request, rt: Rt) -> HTMLResponse:
+    """Save the edit form: every field is checked by the API's own schema."""
+    form = await request.form()
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in ACCOUNT_FIELDS}
+    values["work_days"] = [str(d) for d in form.getlist("work_days")]
+
+    def save() -> HTMLResponse:
+        try:
+            data = _parse(AccountUpdate, {k: v for k, v in values.items() if v != ""})
+            account_commands.update_account(rt, account_id, data)
+        except OutreachError as exc:
+            context = _account_page(rt, account_id, values, error=exc)
+            return _render(request, rt, "account.html", context, status_code=exc.status_code)
+        context = _account_page(rt, account_id, ok="Saved: the governor uses the new values now.")
+        return _render(request, rt, "account.html", context)
+
+    return await run_in_threadpool(save)
 
 
 # -- campaigns ----------------------------------------------------------------------------
