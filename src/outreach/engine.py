@@ -20,7 +20,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy.exc as sa_exc
 from croniter import croniter
-from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowAttributes, SetWorkflowID
 from sqlalchemy.orm import Session
 
 from outreach.queues import ACTIONS_QUEUE, SWEEP_SCHEDULE
@@ -119,12 +119,14 @@ def start_batch(batch: list[Work]) -> None:
 
 def _start(work: Work) -> None:
     fn = work.function()
+    attributes = getattr(work, "attributes", None)  # work recorded before it had them
     if work.queue is None:
-        with SetWorkflowID(work.workflow_id):
+        with SetWorkflowID(work.workflow_id), SetWorkflowAttributes(attributes):
             DBOS.start_workflow(fn, *work.args)
         return
     with (
         SetWorkflowID(work.workflow_id),
+        SetWorkflowAttributes(attributes),
         SetEnqueueOptions(queue_partition_key=work.partition),
     ):
         DBOS.enqueue_workflow(work.queue, fn, *work.args)

@@ -48,6 +48,33 @@ class Redactor:
         return {k: self._clean(v) for k, v in event.items() if k not in DROPPED}
 
 
+SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _route_to_stdlib() -> None:
+    """structlog's lines become standard-library records of the ``outreach`` loggers: with
+    no handler configured (a test, a library use), only warnings reach standard error, as
+    for any library; ``configure`` gives them their format and destination."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+_route_to_stdlib()
+
+
 def get(name: str = "outreach") -> Any:
     """A structured logger under ``outreach`` (a standard-library logger underneath)."""
     return structlog.get_logger(name)
@@ -72,25 +99,13 @@ def configure(
     replaces the previous handler."""
     stream = stream or sys.stderr
     as_json = not stream.isatty() if json is None else json
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        foreign_pre_chain=SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

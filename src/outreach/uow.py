@@ -39,6 +39,8 @@ class Work:
     workflow_id: str
     queue: str | None = None
     partition: str | None = None
+    # Recorded on the workflow (DBOS attributes): the runs console filters by them.
+    attributes: dict[str, int] | None = None
 
     def function(self) -> Callable[..., Any]:
         module, name = self.workflow.split(":")

@@ -256,7 +256,7 @@ def test_pages_ask_for_a_login_and_a_logout_ends_the_session(serve: Any, browser
 
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("h1")).to_have_text("Workflow runs")
+    expect(page.locator("h1")).to_have_text("Runs")
     assert page.url == server.url + "/runs?status=SUCCESS"
     cookie = next(c for c in context.cookies() if c["name"] == "outreach_session")
     assert cookie["httpOnly"] and ADMIN_PASSWORD not in cookie["value"]

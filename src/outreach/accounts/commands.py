@@ -182,6 +182,7 @@ def resume_account(rt: Runtime, account_id: int) -> AccountOut:
                 "outreach.campaigns.workflows:resume_held",
                 (None, account_id),
                 f"account-{account_id}-resume-{account.resumes}",
+                attributes={"sender_id": account_id},
             ),
         )
         return _out(session, account, rt.clock.now())

@@ -38,6 +38,7 @@ def schedule_work(campaign: Campaign) -> Work:
         "outreach.campaigns.workflows:schedule_campaign",
         (campaign.id,),
         f"campaign-{campaign.id}-schedule-{campaign.schedule_runs}",
+        attributes={"campaign_id": campaign.id},
     )
 
 
@@ -93,6 +94,7 @@ def resume(session: Session, campaign: Campaign) -> Work:
             "outreach.campaigns.workflows:resume_held",
             (campaign.id, None),
             f"campaign-{campaign.id}-resume-{campaign.schedule_runs}",
+            attributes={"campaign_id": campaign.id},
         ),
     )
 

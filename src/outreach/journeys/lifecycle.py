@@ -121,6 +121,11 @@ def stage_work(journey: Journey) -> Work:
         (journey.id, journey.stage, journey.stage_seq),
         f"journey-{journey.id}-{journey.stage}-{journey.stage_seq}",
         queue=ACTIONS_QUEUE,
+        attributes={
+            "journey_id": journey.id,
+            "campaign_id": journey.campaign_id,
+            "sender_id": journey.account_id,
+        },
     )
 
 
@@ -220,10 +225,18 @@ def end(
     campaign_lifecycle.maybe_complete(session, journey.campaign_id)
 
 
-def stop(session: Session, journey_id: int, *, now: datetime, by: str) -> bool:
+def stop(
+    session: Session, journey_id: int, *, now: datetime, by: str, release: bool = False
+) -> bool:
     """A person stops the journey: nothing more is sent; an invitation still unanswered
-    is withdrawn later, as for one not accepted. Whether it was still open."""
+    is withdrawn later, as for one not accepted. Whether it was still open.
+
+    ``release``: its stage run was cancelled, so it never frees its sender: free it here.
+    """
     journey = lock_journey(session, journey_id)
+    account = session.get(Account, journey.account_id)
+    if release and account is not None and account.busy_journey_id == journey.id:
+        pacing.release(account, journey.id, now=now)
     if journey.status in TERMINAL_STATUSES:
         return False
     unanswered = journey.status is JourneyStatus.INVITED

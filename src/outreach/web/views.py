@@ -1086,28 +1086,144 @@ def journey_page(journey_id: Id, request: Request, rt: Rt, session: Db) -> HTMLR
     return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id, rt))
 
 
-def _runs(rt: Runtime, status: str, page: int) -> dict[str, Any]:
-    if status and status not in runs.RUN_STATUSES:
-        allowed = {"allowed": list(runs.RUN_STATUSES)}
-        raise InvalidInput(f"unknown run status {status!r}", details=allowed)
+def _runs(rt: Runtime, filters: runs.RunFilters, page: int) -> dict[str, Any]:
+    filters = filters.check()
     page = max(page, 1)
     offset = (page - 1) * RUNS_PAGE_SIZE
-    found = runs.list_runs(rt, status=status or None, limit=RUNS_PAGE_SIZE + 1, offset=offset)
-    return {
+    found = runs.list_runs(rt, limit=RUNS_PAGE_SIZE + 1, offset=offset, filters=filters)
+    with rt.sessions() as session:
+        all_campaigns = campaigns.list_campaigns(session)
+        all_senders = list_accounts(session)
+    context: dict[str, Any] = {
         "runs": found[:RUNS_PAGE_SIZE],
         "has_more": len(found) > RUNS_PAGE_SIZE,
         "page": page,
-        "status": status,
+        "status": filters.status,
+        "filters": filters,
+        "query": _runs_query(filters),
+        "query_with": lambda **changes: _runs_query(filters, **changes),
         "run_states": runs.RUN_STATUSES,
+        "periods": list(runs.SINCE),
+        "all_campaigns": all_campaigns,
+        "all_senders": all_senders,
+        "bulk": None,
     }
+    if filters.attributes:  # counted only when the whole page is drawn (not by its poll)
+        request = runs.BulkRequest(
+            action="cancel", campaign_id=filters.campaign_id, sender_id=filters.sender_id
+        )
+        context["bulk"] = lambda: {
+            "waiting": len(runs.bulk_targets(rt, request)),
+            "failed": len(runs.bulk_targets(rt, request.model_copy(update={"action": "retry"}))),
+            "journeys": runs.open_journeys(rt, request),
+        }
+    return context
 
 
-RUNS = {"": "runs.html", "runs": "_runs_table.html"}
+def _runs_query(filters: runs.RunFilters, **changes: Any) -> str:
+    values = {
+        "status": filters.status,
+        "campaign": filters.campaign_id or "",
+        "sender": filters.sender_id or "",
+        "since": filters.since,
+    } | changes
+    return urlencode({k: v for k, v in values.items() if v})
+
+
+def _id_param(value: str, what: str) -> int | None:
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+        raise InvalidInput(f"{what} must be an id")
+    return int(value)
+
+
+RUNS = {"": "runs.html", "runs": "_runs_table.html", "bulk-area": "_runs_bulk.html"}
 
 
 @pages.get("/runs", response_class=HTMLResponse)
-def runs_page(request: Request, rt: Rt, status: str = "", page: Page = 1) -> HTMLResponse:
-    return _page(request, rt, RUNS, lambda: _runs(rt, status, page))
+def runs_page(
+    request: Request,
+    rt: Rt,
+    status: str = "",
+    campaign: str = "",
+    sender: str = "",
+    since: str = "",
+    page: Page = 1,
+) -> HTMLResponse:
+    def build() -> dict[str, Any]:
+        filters = runs.RunFilters(
+            status, _id_param(campaign, "campaign"), _id_param(sender, "sender"), since
+        )
+        return _runs(rt, filters, page)
+
+    return _page(request, rt, RUNS, build)
+
+
+RUN = {"": "run.html", "run-live": "_run_live.html"}
+
+
+@pages.get("/runs/{workflow_id}", response_class=HTMLResponse)
+def run_page(workflow_id: str, request: Request, rt: Rt) -> HTMLResponse:
+    return _page(request, rt, RUN, lambda: {"run": runs.get_run(rt, workflow_id), "outcome": {}})
+
+
+@pages.post("/runs/bulk", response_class=HTMLResponse)
+def runs_bulk(
+    request: Request,
+    rt: Rt,
+    principal: auth.PageUser,
+    action: str = Form(default=""),
+    campaign: str = Form(default=""),
+    sender: str = Form(default=""),
+) -> Response:
+    outcome: dict[str, Any] = {}
+    status_code = 200
+    filters = runs.RunFilters()
+    try:
+        filters = runs.RunFilters(
+            campaign_id=_id_param(campaign, "campaign"), sender_id=_id_param(sender, "sender")
+        )
+        body = _parse(
+            runs.BulkRequest,
+            {"action": action, "campaign_id": filters.campaign_id, "sender_id": filters.sender_id},
+        )
+        done = runs.bulk(rt, body, by=principal.username)
+        outcome["ok"] = f"{action.capitalize()}: {done.detail}."
+    except OutreachError as exc:
+        outcome["error"], status_code = exc, exc.status_code
+    return _page(
+        request,
+        rt,
+        RUNS,
+        lambda: _runs(rt, filters, 1) | {"outcome": outcome},
+        status_code=status_code,
+    )
+
+
+@pages.post("/runs/{workflow_id}/{command}", response_class=HTMLResponse)
+def run_command(
+    workflow_id: str, command: str, request: Request, rt: Rt, principal: auth.PageUser
+) -> Response:
+    outcome: dict[str, Any] = {}
+    status_code = 200
+    try:
+        if command == "cancel":
+            done = runs.cancel_run(rt, workflow_id, by=principal.username)
+        elif command == "retry":
+            done = runs.retry_run(rt, workflow_id)
+        else:
+            raise InvalidInput(f"unknown run command {command!r}")
+        outcome["ok"] = f"{command.capitalize()}: {done.detail}."
+    except OutreachError as exc:
+        outcome["error"], status_code = exc, exc.status_code
+    return _page(
+        request,
+        rt,
+        RUN,
+        lambda: {"run": runs.get_run(rt, workflow_id), "outcome": outcome},
+        status_code=status_code,
+    )
 
 
 @dataclass(frozen=True)
