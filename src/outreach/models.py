@@ -218,6 +218,13 @@ class Journey(Base):
         sa.UniqueConstraint("campaign_id", "prospect_id"),
         sa.Index("ix_journeys_campaign_status", "campaign_id", "status"),
         sa.Index("ix_journeys_sender_due", "account_id", "next_run_at"),
+        # Covering indexes of the funnels (analytics): per campaign, per sender.
+        sa.Index(
+            "ix_journeys_campaign_funnel", "campaign_id", "invited_at", "accepted_at", "replied_at"
+        ),
+        sa.Index(
+            "ix_journeys_sender_funnel", "account_id", "invited_at", "accepted_at", "replied_at"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
@@ -263,7 +270,10 @@ class SenderAction(Base):
     """An action a sender performed: what its governor counts caps and gaps from."""
 
     __tablename__ = "sender_actions"
-    __table_args__ = (sa.Index("ix_sender_actions_account_kind_at", "account_id", "kind", "at"),)
+    __table_args__ = (
+        sa.Index("ix_sender_actions_account_kind_at", "account_id", "kind", "at"),
+        sa.Index("ix_sender_actions_campaign_kind_at", "campaign_id", "kind", "at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
     kind: Mapped[str] = mapped_column(sa.String(20))  # invitation | message | view

@@ -12,11 +12,13 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from outreach import events as seed_events
 from outreach.accounts import commands as accounts
+from outreach.accounts.repository import get_account as get_account_row
 from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
+from outreach.campaigns import analytics
 from outreach.campaigns import commands as campaigns
 from outreach.campaigns import service as campaign_reads
 from outreach.campaigns.forecast import Forecast, forecast
@@ -284,6 +286,49 @@ async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return await run_in_threadpool(_import_body, rt, campaign_id, body, content_type)
+
+
+class Analytics(BaseModel):
+    funnel: analytics.Funnel
+    daily: analytics.Daily
+
+
+@router.get(
+    "/analytics/campaigns", response_model=list[analytics.CampaignStats], tags=["analytics"]
+)
+def compare_campaigns(session: ReadSession) -> Any:
+    """Every campaign's funnel side by side: invited, accepted, replied, and the rates."""
+    return analytics.compare(session)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/analytics",
+    response_model=Analytics,
+    tags=["analytics"],
+    responses=NOT_FOUND,
+)
+def campaign_analytics(campaign_id: Id, session: ReadSession, rt: Rt) -> Any:
+    """The campaign's funnel and its last 30 UTC days: invitations, messages, replies."""
+    campaign_reads.get_campaign(session, campaign_id)
+    return Analytics(
+        funnel=analytics.funnel(session, campaign_id=campaign_id),
+        daily=analytics.daily(session, now=rt.clock.now(), campaign_id=campaign_id),
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/analytics",
+    response_model=Analytics,
+    tags=["analytics"],
+    responses=NOT_FOUND,
+)
+def account_analytics(account_id: Id, session: ReadSession, rt: Rt) -> Any:
+    """The sender's funnel over all its campaigns, and its last 30 UTC days."""
+    get_account_row(session, account_id)
+    return Analytics(
+        funnel=analytics.funnel(session, account_id=account_id),
+        daily=analytics.daily(session, now=rt.clock.now(), account_id=account_id),
+    )
 
 
 @router.get(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -32,6 +32,7 @@ from outreach.accounts import commands as account_commands
 from outreach.accounts import pacing
 from outreach.accounts.repository import get_account, list_accounts
 from outreach.accounts.schemas import DAY_NAMES, AccountCreate, AccountUpdate, Governor
+from outreach.campaigns import analytics
 from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
@@ -477,6 +478,49 @@ def account_command(
         return RedirectResponse(auth.safe_next(next), status_code=303)
     with rt.sessions() as session:
         return _render(request, rt, "_overview_live.html", _overview(session, rt.clock.now()))
+
+
+# -- analytics ---------------------------------------------------------------------------
+
+
+def _chart(daily: analytics.Daily) -> dict[str, Any]:
+    """What charts.js draws: days as UTC epoch seconds, one series per activity."""
+    return {
+        "x": [int(datetime.combine(d, time(0), tzinfo=UTC).timestamp()) for d in daily.days],
+        "series": {
+            "Invitations": daily.invitations,
+            "Messages": daily.messages,
+            "Replies": daily.replies,
+        },
+    }
+
+
+def _analytics(session: Session, now: datetime) -> dict[str, Any]:
+    senders = list_accounts(session)
+    return {
+        "compared": analytics.compare(session),
+        "senders": [(a, analytics.funnel(session, account_id=a.id)) for a in senders],
+        "chart": _chart(analytics.daily(session, now=now)),
+    }
+
+
+@pages.get("/analytics", response_class=HTMLResponse)
+def analytics_page(request: Request, rt: Rt, session: Db) -> HTMLResponse:
+    return _page(request, rt, {"": "analytics.html"}, lambda: _analytics(session, rt.clock.now()))
+
+
+@pages.get("/campaigns/{campaign_id}/analytics", response_class=HTMLResponse)
+def campaign_analytics(campaign_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
+    def context() -> dict[str, Any]:
+        campaigns.get_campaign(session, campaign_id)
+        daily = analytics.daily(session, now=rt.clock.now(), campaign_id=campaign_id)
+        return {
+            "funnel": analytics.funnel(session, campaign_id=campaign_id),
+            "chart": _chart(daily),
+            "campaign_id": campaign_id,
+        }
+
+    return _page(request, rt, {"": "_campaign_analytics.html"}, context)
 
 
 # -- the accounts page: every sender's caps, usage, health; edited in place ---------------
