@@ -4,8 +4,10 @@ left open, JSON that cannot be stored, content types and file uploads."""
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import random
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -383,18 +385,64 @@ def test_an_unknown_content_type_is_refused_with_415(content_type: str) -> None:
         (b"PK\x03\x04\x14\x00\x06\x00rest of a zip", "application/octet-stream"),
         (b"PK\x03\x04\x14\x00\x06\x00rest of a zip", "text/csv"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old excel", "application/vnd.ms-excel"),
-        (
-            b"anything",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
+        (b"anything", "application/vnd.oasis.opendocument.spreadsheet"),
     ],
 )
-def test_a_spreadsheet_file_is_refused_with_what_to_do(body: bytes, content_type: str) -> None:
+def test_a_spreadsheet_other_than_xlsx_is_refused_with_what_to_do(
+    body: bytes, content_type: str
+) -> None:
     message = unsupported(body, content_type)
     assert message == (
-        "spreadsheet files (XLSX, XLS, ODS) are not read: save the sheet as CSV (UTF-8) "
-        "and send that"
+        "spreadsheet files other than XLSX (XLS, ODS, Numbers) are not read: save the sheet "
+        "as XLSX or CSV (UTF-8) and send that"
     )
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsx_file_is_read_with_the_sheets_row_numbers() -> None:
+    body = _xlsx(
+        [
+            ["profile_url", "first_name", "score", "joined"],
+            [],
+            ["https://www.linkedin.com/in/ada/", "Ada", 3.0, datetime(2024, 5, 1)],
+            ["https://www.linkedin.com/in/bob/", "Bob", 2.5, None, "surplus"],
+        ]
+    )
+    for content_type in (XLSX, "application/octet-stream", "text/csv"):
+        upload = rows_from_upload(body, content_type)
+        assert upload.format == "xlsx"
+        assert upload.rows == [
+            (
+                3,
+                {
+                    "profile_url": "https://www.linkedin.com/in/ada/",
+                    "first_name": "Ada",
+                    "score": "3",
+                    "joined": "2024-05-01T00:00:00",
+                },
+            )
+        ]
+        assert [(e.row, e.error[:20]) for e in upload.rejected] == [(4, "more values than col")]
+
+
+def test_a_broken_xlsx_file_is_a_clear_422() -> None:
+    with pytest.raises(InvalidInput, match="the XLSX file cannot be read"):
+        rows_from_upload(b"not a zip at all", XLSX)
+    with pytest.raises(InvalidInput, match="the sheet is empty"):
+        rows_from_upload(_xlsx([]), XLSX)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def multipart(files: Any, data: dict[str, str] | None = None) -> tuple[bytes, str]:
@@ -426,9 +474,15 @@ def test_a_file_part_keeps_its_line_endings() -> None:
     assert companies(csv_rows(body, content_type)) == ["Multi\r\nline", "Foo"]
 
 
-def test_an_xlsx_upload_is_refused() -> None:
+def test_an_xlsx_upload_is_read_and_a_broken_one_refused() -> None:
+    good = _xlsx([["slug", "company"], ["jane-doe", "Acme"]])
+    body, content_type = multipart({"file": ("people.xlsx", good, "")})
+    assert rows_from_upload(body, content_type).rows == [
+        (2, {"slug": "jane-doe", "company": "Acme"})
+    ]
     body, content_type = multipart({"file": ("people.xlsx", b"PK\x03\x04zip", "")})
-    assert "save the sheet as CSV (UTF-8)" in unsupported(body, content_type)
+    with pytest.raises(InvalidInput, match="the XLSX file cannot be read"):
+        rows_from_upload(body, content_type)
 
 
 def test_a_multipart_body_without_one_file_is_refused() -> None:

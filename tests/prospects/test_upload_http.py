@@ -102,7 +102,12 @@ def test_a_utf16_file_with_its_bom(api: httpx.Client, cid: int) -> None:
     ("body", "content_type", "status", "message"),
     [
         (b"<people/>", "application/xml", 415, "cannot read a application/xml body"),
-        (b"PK\x03\x04\x14\x00zip", "application/octet-stream", 415, "save the sheet as CSV"),
+        (
+            b"PK\x03\x04\x14\x00zip",
+            "application/octet-stream",
+            415,
+            "save the sheet as XLSX or CSV",
+        ),
         (random.Random(1).randbytes(5000), "text/csv", 422, "could not tell the file's encoding"),
         (b'[{"slug": "a-a", "x": NaN}]', "application/json", 422, "NaN is not a JSON number"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 422, "too deeply"),

@@ -13,8 +13,10 @@ with a message that says what to do.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,12 +25,12 @@ from python_multipart import multipart
 from python_multipart.exceptions import MultipartParseError
 
 from outreach.errors import InvalidInput, UnsupportedMediaType
-from outreach.prospects import csvreader, identity
+from outreach.prospects import csvreader, identity, spreadsheet
 from outreach.prospects.encoding import decode
-from outreach.prospects.importer import RowError, column, known_column, printable
+from outreach.prospects.importer import ALIASES, RowError, column, known_column, printable
 from outreach.prospects.importer import recognised_columns as recognised
 
-Format = Literal["csv", "json"]
+Format = Literal["csv", "json", "xlsx"]
 Rows = list[tuple[int, dict[str, Any]]]
 
 JSON_TYPES = ("application/json", "text/json")
@@ -43,14 +45,18 @@ CSV_TYPES = (
 # curl --data-binary @people.csv sends application/x-www-form-urlencoded.
 PLAIN_TYPES = ("", "text/plain", "application/octet-stream", "application/x-www-form-urlencoded")
 SPREADSHEETS = (
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.spreadsheet",
     "application/x-iwork-numbers-sffnumbers",
     "application/vnd.apple.numbers",
 )
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+SPREADSHEET_SUFFIXES = (".xls", ".ods", ".numbers")
+XLSX_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel.sheet.macroenabled.12",
+)
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
 ZIP, OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # XLSX/ODS, and old XLS
-SAVE_AS_CSV = "save the sheet as CSV (UTF-8) and send that"
+SAVE_AS_CSV = "save the sheet as XLSX or CSV (UTF-8) and send that"
 _DATA = re.compile(r"linkedin\.com/|^https?://|^www\.|^[^@\s]+@[^@\s]+\.\w+$", re.I)
 
 
@@ -78,10 +84,74 @@ def rows_from_upload(body: bytes, content_type: str) -> Upload:
         body, filename = part.body, part.filename
         media, params = media_type(part.content_type)
     wanted = _format(body, media, filename)
+    if wanted == "xlsx":
+        return rows_from_xlsx(body)
     text, encoding = decode(body, params.get("charset"))
     upload = rows_from_text(text, format=wanted)
     upload.encoding = encoding
     return upload
+
+
+def rows_from_file(body: bytes, filename: str, content_type: str) -> Upload:
+    """The rows of a file a browser sent (its name and type as the browser gave them)."""
+    media, params = media_type(content_type)
+    wanted = _format(body, media, filename)
+    if wanted == "xlsx":
+        return rows_from_xlsx(body)
+    text, encoding = decode(body, params.get("charset"))
+    upload = rows_from_text(text, format=wanted)
+    upload.encoding = encoding
+    return upload
+
+
+IGNORE = "-"  # a mapping's target for a column not to import
+
+
+def columns_of(upload: Upload) -> list[str]:
+    """The file's column names, in order (from its first rows)."""
+    seen: dict[str, None] = {}
+    for _, row in upload.rows[:50]:
+        for name in row:
+            seen.setdefault(str(name), None)
+    return list(seen)
+
+
+def guess(name: str) -> str:
+    """The field a column goes to unless the person says otherwise ("" : an extra field)."""
+    target = column(name)[0]
+    return target if known_column(name) else ""
+
+
+def mapped(upload: Upload, mapping: dict[str, str]) -> Upload:
+    """The rows with their columns renamed: ``mapping`` takes a column to a field of the
+    prospect, to ``""`` (kept as an extra field, under its own name) or to ``IGNORE``.
+    Two columns taken to one field is refused."""
+    targets = [t for t in mapping.values() if t not in ("", IGNORE)]
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise InvalidInput(f"two columns go to {', '.join(twice)}: choose one for each field")
+    unknown = sorted(set(targets) - set(ALIASES))
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}", details={"allowed": list(ALIASES)})
+
+    def rename(row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in row.items():
+            target = mapping.get(name, "")
+            if target == IGNORE:
+                continue
+            if target:
+                out[target] = value
+            else:  # an extra field keeps its name; one named like a field is not that field
+                out[name if not known_column(name) else f"field_{name}"] = value
+        return out
+
+    return Upload(
+        rows=[(number, rename(row)) for number, row in upload.rows],
+        rejected=upload.rejected,
+        format=upload.format,
+        encoding=upload.encoding,
+    )
 
 
 def rows_from_text(text: str, *, format: Format | None = None) -> Upload:
@@ -119,9 +189,11 @@ def media_type(content_type: str) -> tuple[str, dict[str, str]]:
 def _format(body: bytes, media: str, filename: str) -> Format | None:
     """CSV, JSON or ``None`` (the text will tell); refuses spreadsheets and other types."""
     name = filename.lower()
+    if media in XLSX_TYPES or name.endswith(XLSX_SUFFIXES) or _is_xlsx(body):
+        return "xlsx"
     if body.startswith((ZIP, OLE2)) or media in SPREADSHEETS or name.endswith(SPREADSHEET_SUFFIXES):
         raise UnsupportedMediaType(
-            f"spreadsheet files (XLSX, XLS, ODS) are not read: {SAVE_AS_CSV}"
+            f"spreadsheet files other than XLSX (XLS, ODS, Numbers) are not read: {SAVE_AS_CSV}"
         )
     if name.endswith(".json") or media in JSON_TYPES or media.endswith("+json"):
         return "json"
@@ -134,6 +206,36 @@ def _format(body: bytes, media: str, filename: str) -> Format | None:
         f"cannot read a {media} body: send CSV or JSON ({accepted})",
         details={"accepted": [*JSON_TYPES, *CSV_TYPES, *PLAIN_TYPES[1:], "multipart/form-data"]},
     )
+
+
+def _is_xlsx(body: bytes) -> bool:
+    """A ZIP holding an Excel workbook (``xl/workbook.xml``), whatever it was called."""
+    if not body.startswith(ZIP):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def rows_from_xlsx(body: bytes) -> Upload:
+    """The rows of an XLSX workbook's first sheet, numbered as the sheet numbers them."""
+    cells, records = spreadsheet.sheet_rows(body)
+    if not cells:
+        raise InvalidInput("the sheet is empty: put a header row and one prospect per row")
+    try:
+        header = _header(cells)
+    except ValueError as exc:
+        raise InvalidInput(f"the body is not a prospect list: {exc}") from exc
+    upload = Upload(format="xlsx", encoding="xlsx")
+    for number, values in records:
+        if any(v.strip() for v in values[len(header) :]):
+            record = csvreader.Record(number, values)
+            upload.rejected.append(_surplus(record, header))
+        else:
+            upload.rows.append((number, dict(zip(header, values, strict=False))))
+    return upload
 
 
 # -- multipart/form-data -----------------------------------------------------------------

@@ -39,7 +39,11 @@ from outreach.web.security import (
 log = logging.getLogger("outreach.web")
 STATIC = Path(__file__).parent / "static"
 SWAGGER = Path(str(files("fastapi_offline") / "static"))
-IMPORT_ROUTES = (r"/api/campaigns/\d+/prospects", r"/setup/prospects")
+IMPORT_ROUTES = (
+    r"/api/campaigns/\d+/prospects",
+    r"/setup/prospects",
+    r"/campaigns/\d+/import(/preview)?",
+)
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

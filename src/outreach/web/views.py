@@ -26,6 +26,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from outreach import __version__
 from outreach.accounts import commands as account_commands
@@ -52,10 +53,18 @@ from outreach.models import (
 )
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospect_commands
-from outreach.prospects import listing
+from outreach.prospects import importer, listing
 from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import DoNotContactIn
-from outreach.prospects.upload import rows_from_text
+from outreach.prospects.upload import (
+    IGNORE,
+    Upload,
+    columns_of,
+    guess,
+    mapped,
+    rows_from_file,
+    rows_from_text,
+)
 from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
@@ -769,6 +778,72 @@ def campaign_page(
 def campaign_export(campaign_id: Id, rt: Rt, session: Db) -> Response:
     campaigns.get_campaign(session, campaign_id)
     return csv_download(rt, campaign_id)
+
+
+IMPORT_FIELDS = list(importer.ALIASES)
+PREVIEW_ROWS = 5
+
+
+async def _uploaded(request: Request) -> tuple[Any, Upload]:
+    """The form sent and the rows of its file (CSV, TSV, JSON or XLSX)."""
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, StarletteUpload) or not file.filename:
+        raise InvalidInput("choose a file: CSV, TSV, JSON or XLSX, with a header row")
+    body = await file.read()
+    upload = await run_in_threadpool(rows_from_file, body, file.filename, file.content_type or "")
+    if not upload.sent:
+        raise InvalidInput("the file holds no prospect row, only its header")
+    return form, upload
+
+
+def _mapping(form: Any, columns: list[str]) -> dict[str, str]:
+    """What the mapping step chose: ``target`` selects in the order of the columns."""
+    chosen = [str(v) for v in form.getlist("target")]
+    if len(chosen) != len(columns):
+        return {name: guess(name) for name in columns}
+    return dict(zip(columns, chosen, strict=True))
+
+
+def _import_context(campaign_id: int, **values: Any) -> dict[str, Any]:
+    return {"campaign_id": campaign_id, "fields": IMPORT_FIELDS, "ignore": IGNORE} | values
+
+
+@pages.post("/campaigns/{campaign_id}/import/preview", response_class=HTMLResponse)
+async def import_preview(campaign_id: Id, request: Request, rt: Rt) -> HTMLResponse:
+    """The mapping step: the file's columns, where each goes, its first rows."""
+    try:
+        _, upload = await _uploaded(request)
+    except OutreachError as exc:
+        context = _import_context(campaign_id, error=exc)
+        return _render(request, rt, "_import.html", context, status_code=exc.status_code)
+    columns = columns_of(upload)
+    context = _import_context(
+        campaign_id,
+        columns=columns,
+        mapping={name: guess(name) for name in columns},  # a new file: fresh guesses
+        sample=[row for _, row in upload.rows[:PREVIEW_ROWS]],
+        rows=len(upload.rows),
+        unreadable=upload.rejected,
+        format=upload.format,
+    )
+    return _render(request, rt, "_import.html", context)
+
+
+@pages.post("/campaigns/{campaign_id}/import", response_class=HTMLResponse)
+async def import_file(campaign_id: Id, request: Request, rt: Rt) -> HTMLResponse:
+    """Import the file with the chosen mapping; the report of every row not imported."""
+    try:
+        form, upload = await _uploaded(request)
+        chosen = mapped(upload, _mapping(form, columns_of(upload)))
+        result = await run_in_threadpool(import_upload, rt, campaign_id, chosen)
+    except OutreachError as exc:
+        context = _import_context(campaign_id, error=exc)
+        return _render(request, rt, "_import.html", context, status_code=exc.status_code)
+    context = _import_context(campaign_id, result=result, summary=_import_summary(result))
+    response = _render(request, rt, "_import.html", context)
+    response.headers["HX-Trigger"] = "outreach-changed"
+    return response
 
 
 PROSPECT_ACTIONS = ("stop", "remove", "do-not-contact")
