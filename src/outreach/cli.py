@@ -49,6 +49,24 @@ app.add_typer(users_app, name="users")
 console = Console()
 
 
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="JSON: one object per line for a list, else one object.")
+]
+runs_app = typer.Typer(
+    help="Workflow runs, in words: list, and one run's steps.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
+
+
+def _print_json(found: Any) -> None:
+    """A model as one JSON object, or a list of models as one object per line."""
+    if isinstance(found, list):
+        for item in found:
+            print(item.model_dump_json() if hasattr(item, "model_dump_json") else json.dumps(item))
+    else:
+        print(found.model_dump_json() if hasattr(found, "model_dump_json") else json.dumps(found))
+
+
 def _settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -210,14 +228,19 @@ def accounts_create(
 
 
 @accounts_app.command("list")
-def accounts_list() -> None:
+def accounts_list(as_json: JsonFlag = False) -> None:
+    """Every sender, with its status and, in JSON, its caps and today's usage."""
     from outreach.accounts.commands import list_all
 
     table = Table("id", "name", "provider", "external id", "status", "reason")
     with _runtime() as rt:
-        for a in list_all(rt):
-            reason = a.status_reason or ""
-            table.add_row(str(a.id), a.name, a.provider, a.external_id, a.status, reason)
+        found = list_all(rt)
+    if as_json:
+        _print_json(found)
+        return
+    for a in found:
+        cells = (a.name, a.provider, a.external_id, a.status, a.status_reason or "")
+        table.add_row(str(a.id), *(escape(c) for c in cells))
     console.print(table)
 
 
@@ -457,12 +480,15 @@ def campaigns_resume(campaign_id: int) -> None:
 
 
 @campaigns_app.command("status")
-def campaigns_status(campaign_id: int) -> None:
+def campaigns_status(campaign_id: int, as_json: JsonFlag = False) -> None:
     """Counts per journey state."""
     from outreach.campaigns.service import get_campaign, summarize
 
     with _runtime() as rt, rt.sessions() as session:
         summary = summarize(session, get_campaign(session, campaign_id))
+    if as_json:
+        _print_json(summary)
+        return
     table = Table(title=f"{summary.name} — {summary.status}")
     table.add_column("state")
     table.add_column("journeys", justify="right")
@@ -474,12 +500,15 @@ def campaigns_status(campaign_id: int) -> None:
 
 
 @campaigns_app.command("forecast")
-def campaigns_forecast(campaign_id: int) -> None:
+def campaigns_forecast(campaign_id: int, as_json: JsonFlag = False) -> None:
     """When the campaign's steps are expected and each sender's busiest day (a dry run)."""
     from outreach.campaigns.forecast import forecast
 
     with _runtime() as rt, rt.sessions() as session:
         found = forecast(session, campaign_id, rt.clock.now())
+    if as_json:
+        _print_json(found)
+        return
     if not found.prospects:
         console.print("nothing left to forecast: every journey has ended or is held")
         return
@@ -497,14 +526,131 @@ def campaigns_forecast(campaign_id: int) -> None:
 
 
 @campaigns_app.command("list")
-def campaigns_list() -> None:
-    from outreach.campaigns.service import list_campaigns
+def campaigns_list(as_json: JsonFlag = False) -> None:
+    """Every campaign with its counts per journey state."""
+    from outreach.campaigns.service import list_campaigns, summarize_all
 
-    table = Table("id", "name", "account", "status")
+    table = Table("id", "name", "account", "status", "prospects")
     with _runtime() as rt, rt.sessions() as session:
-        for c in list_campaigns(session):
-            table.add_row(str(c.id), c.name, str(c.account_id), c.status.value)
+        found = summarize_all(session, list_campaigns(session))
+    if as_json:
+        _print_json(found)
+        return
+    for c in found:
+        table.add_row(str(c.id), escape(c.name), str(c.account_id), c.status, str(c.prospects))
     console.print(table)
+
+
+@campaigns_app.command("prospects")
+def campaigns_prospects(
+    campaign_id: int,
+    q: Annotated[str, typer.Option("--search", "-q", help="In name, company, identifier.")] = "",
+    state: Annotated[str, typer.Option(help="pending, or a journey state.")] = "",
+    sort: Annotated[str, typer.Option(help="added | name | company | status | next")] = "added",
+    desc: Annotated[bool, typer.Option("--desc", help="Newest or last first.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """The campaign's prospects with their journey's state, searched, filtered, sorted."""
+    from outreach.campaigns.service import get_campaign
+    from outreach.prospects import listing
+
+    if state and state not in listing.STATES:
+        console.print(f"[red]--state must be one of {', '.join(listing.STATES)}[/red]")
+        raise typer.Exit(2)
+    if sort not in listing.SORTS:
+        console.print(f"[red]--sort must be one of {', '.join(listing.SORTS)}[/red]")
+        raise typer.Exit(2)
+    query = listing.ProspectQuery(
+        q=q, state=state, sort=sort, order="desc" if desc else "asc", limit=limit, offset=offset
+    )
+    with _runtime() as rt, rt.sessions() as session:
+        get_campaign(session, campaign_id)
+        page = listing.list_prospects(session, campaign_id, query)
+    if as_json:
+        _print_json(page.rows)
+        return
+    table = Table("id", "name", "company", "state", "waiting for", title=f"{page.total} prospects")
+    for row in page.rows:
+        cells = (row.name, row.company or "", row.state, row.waiting_for or "")
+        table.add_row(str(row.id), *(escape(c) for c in cells))
+    console.print(table)
+
+
+@campaigns_app.command("analytics")
+def campaigns_analytics(campaign_id: int, as_json: JsonFlag = False) -> None:
+    """The campaign's funnel (invited, accepted, replied, rates) and its last 30 days."""
+    from outreach.campaigns import analytics
+    from outreach.campaigns.service import get_campaign
+
+    with _runtime() as rt, rt.sessions() as session:
+        get_campaign(session, campaign_id)
+        funnel = analytics.funnel(session, campaign_id=campaign_id)
+        daily = analytics.daily(session, now=rt.clock.now(), campaign_id=campaign_id)
+    if as_json:
+        print(
+            json.dumps(
+                {"funnel": funnel.model_dump(mode="json"), "daily": daily.model_dump(mode="json")}
+            )
+        )
+        return
+    table = Table("step", "count", "rate")
+    table.add_row("journeys", str(funnel.journeys), "")
+    table.add_row("invited", str(funnel.invited), "")
+    table.add_row("accepted", str(funnel.accepted), _rate(funnel.acceptance_rate))
+    table.add_row("replied", str(funnel.replied), _rate(funnel.reply_rate))
+    console.print(table)
+    console.print(
+        f"last 30 days: {sum(daily.invitations)} invitations, {sum(daily.messages)} messages, "
+        f"{sum(daily.replies)} replies"
+    )
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+@runs_app.command("list")
+def runs_list(
+    status: Annotated[str, typer.Option(help="PENDING, ENQUEUED, SUCCESS, ERROR, …")] = "",
+    campaign: Annotated[int | None, typer.Option(min=1)] = None,
+    sender: Annotated[int | None, typer.Option(min=1)] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Workflow runs, newest first, in words."""
+    from outreach.web import runs
+
+    with _runtime() as rt:
+        found = runs.list_runs(
+            rt, limit=limit, filters=runs.RunFilters(status.upper(), campaign, sender)
+        )
+    if as_json:
+        _print_json(found)
+        return
+    table = Table("run", "status", "campaign", "error")
+    for r in found:
+        table.add_row(escape(r.title), r.status, escape(r.campaign or ""), escape(r.error or ""))
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(workflow_id: str, as_json: JsonFlag = False) -> None:
+    """One run and its steps."""
+    from outreach.web import runs
+
+    with _runtime() as rt:
+        run = runs.get_run(rt, workflow_id)
+    if as_json:
+        _print_json(run)
+        return
+    console.print(f"[bold]{escape(run.title)}[/bold] — {run.status}", highlight=False)
+    for step in run.steps or []:
+        mark = "…" if step.ok is None else ("✓" if step.ok else "✗")
+        console.print(
+            f"  {mark} {step.number}. {step.name} {escape(step.error or '')}", highlight=False
+        )
 
 
 @dnc_app.command("add")
@@ -540,6 +686,7 @@ def dnc_add(
 def dnc_list(
     kind: Annotated[str | None, typer.Option(help="Only person, company or domain.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    as_json: JsonFlag = False,
 ) -> None:
     """Entries, newest first."""
     from outreach.models import DoNotContactKind
@@ -552,10 +699,14 @@ def dnc_list(
     chosen = DoNotContactKind(kind.strip().lower()) if kind else None
     table = Table("id", "kind", "value", "reason", "source", "added")
     with _runtime() as rt:
-        for e in list_do_not_contact(rt, kind=chosen, limit=limit):
-            added = e.created_at.strftime("%Y-%m-%d %H:%M")
-            row = (e.kind.value, e.value, e.reason or "", e.source.value, added)
-            table.add_row(str(e.id), *(escape(cell) for cell in row))
+        found = list_do_not_contact(rt, kind=chosen, limit=limit)
+    if as_json:
+        _print_json(found)
+        return
+    for e in found:
+        added = e.created_at.strftime("%Y-%m-%d %H:%M")
+        row = (e.kind.value, e.value, e.reason or "", e.source.value, added)
+        table.add_row(str(e.id), *(escape(cell) for cell in row))
     console.print(table)
 
 

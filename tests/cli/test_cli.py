@@ -245,3 +245,36 @@ def test_campaigns_edit_and_versions(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "cannot be sent" in refused.stdout
     assert outreach(tmp_path, "campaigns", "versions", "1").returncode == 0
+
+
+def test_every_read_command_speaks_json(tmp_path: Path) -> None:
+    assert outreach(tmp_path, "accounts", "create", "Me").returncode == 0
+    assert outreach(tmp_path, "campaigns", "create", "Q4", "--account-id", "1").returncode == 0
+    (tmp_path / "people.csv").write_text(
+        "first_name,company,profile_url\n"
+        "Ada,Analytical,https://www.linkedin.com/in/json-ada/\n"
+        "Alan,Bletchley,https://www.linkedin.com/in/json-alan/\n"
+    )
+    assert outreach(tmp_path, "campaigns", "import", "1", "people.csv").returncode == 0
+
+    def lines(*args: str) -> list[dict]:  # type: ignore[type-arg]
+        done = outreach(tmp_path, *args, "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    assert [a["name"] for a in lines("accounts", "list")] == ["Me"]
+    assert [c["prospects"] for c in lines("campaigns", "list")] == [2]
+    assert lines("campaigns", "status", "1")[0]["pending_prospects"] == 2
+    assert lines("campaigns", "forecast", "1")[0]["prospects"] == 2
+    found = lines("campaigns", "prospects", "1", "-q", "bletch")
+    assert [(p["first_name"], p["state"]) for p in found] == [("Alan", "pending")]
+    assert lines("campaigns", "analytics", "1")[0]["funnel"]["journeys"] == 0
+    assert outreach(tmp_path, "campaigns", "launch", "1").returncode == 0
+    runs = lines("runs", "list", "--campaign", "1")
+    assert any(r["title"].startswith("Schedule the pending prospects of Q4") for r in runs)
+    shown = lines("runs", "show", runs[-1]["workflow_id"])[0]
+    assert shown["steps"] and all(s["ok"] for s in shown["steps"])
+    assert outreach(tmp_path, "dnc", "add", "company", "Initech").returncode == 0
+    assert [e["value"] for e in lines("dnc", "list")] == ["initech"]
+    bad = outreach(tmp_path, "campaigns", "prospects", "1", "--state", "nope")
+    assert bad.returncode == 2 and "--state must be one of" in bad.stdout
