@@ -225,6 +225,9 @@ class Journey(Base):
         sa.Index(
             "ix_journeys_sender_funnel", "account_id", "invited_at", "accepted_at", "replied_at"
         ),
+        # The notification area: failed journeys by when they ended, replies by when.
+        sa.Index("ix_journeys_status_ended", "status", "ended_at"),
+        sa.Index("ix_journeys_replied_at", "replied_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))

@@ -76,8 +76,16 @@ def test_see_edit_pause_and_resume_a_sender(serve: Any, browser: Any) -> None:
     card.locator("[data-command=pause]").click()
     expect(card.locator("[data-health]")).to_contain_text("Paused by a person")
     expect(card.locator("[data-meter=invitations-today] .mono")).to_have_text("0 / 30")
+    # The notification area says so, live, on every page.
+    expect(page.locator("#notice-badge [data-count]")).to_have_text("1")
+    page.locator("#notice-badge").click()
+    expect(page.locator("ul.notices[data-kind=sender]")).to_contain_text(f"Sam {MARKUP} is paused")
+    assert page.locator("#injected").count() == 0
+    shot(page, "notifications")
+    page.goto(f"{server.url}/accounts")
     card.locator("[data-command=resume]").click()
     expect(card.locator("[data-health]")).to_contain_text("Active")
+    expect(page.locator("#notice-badge [data-count]")).to_have_text("0")
 
 
 def test_an_edit_of_a_missing_sender_is_a_clear_404(serve: Any, browser: Any) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
 from outreach import events as seed_events
+from outreach import notices
 from outreach.accounts import commands as accounts
 from outreach.accounts.repository import get_account as get_account_row
 from outreach.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
@@ -286,6 +287,13 @@ async def add_prospects(campaign_id: Id, request: Request, rt: Rt) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     return await run_in_threadpool(_import_body, rt, campaign_id, body, content_type)
+
+
+@router.get("/notifications", response_model=notices.Notices, tags=["system"])
+def list_notifications(session: ReadSession, rt: Rt) -> Any:
+    """What needs a person: senders paused or backing off, journeys failed and replies
+    received in the last 7 simulated days (the latest ten of each, and the totals)."""
+    return notices.notices(session, rt.clock.now())
 
 
 class Analytics(BaseModel):

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from outreach import __version__
+from outreach import __version__, notices
 from outreach.accounts import commands as account_commands
 from outreach.accounts import pacing
 from outreach.accounts.repository import get_account, list_accounts
@@ -487,6 +487,19 @@ def account_command(
         return RedirectResponse(auth.safe_next(next), status_code=303)
     with rt.sessions() as session:
         return _render(request, rt, "_overview_live.html", _overview(session, rt.clock.now()))
+
+
+# -- the notification area ---------------------------------------------------------------
+
+NOTICES = {"": "notifications.html", "notice-badge": "_notice_badge.html"}
+
+
+@pages.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, rt: Rt, session: Db) -> HTMLResponse:
+    """What needs a person; its count is the top bar's badge (polled)."""
+    return _page(
+        request, rt, NOTICES, lambda: {"notices": notices.notices(session, rt.clock.now())}
+    )
 
 
 # -- analytics ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""analytics indexes: funnels per campaign and per sender, sender actions per campaign
+"""analytics indexes: funnels per campaign and per sender, sender actions per campaign,
+and what the notification area lists (failed journeys by when they ended, replies)
 
 Revision ID: 0007
 Revises: 0006
@@ -26,9 +27,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_sender_actions_campaign_kind_at", "sender_actions", ["campaign_id", "kind", "at"]
     )
+    op.create_index("ix_journeys_status_ended", "journeys", ["status", "ended_at"])
+    op.create_index("ix_journeys_replied_at", "journeys", ["replied_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_journeys_replied_at", table_name="journeys")
+    op.drop_index("ix_journeys_status_ended", table_name="journeys")
     op.drop_index("ix_sender_actions_campaign_kind_at", table_name="sender_actions")
     op.drop_index("ix_journeys_sender_funnel", table_name="journeys")
     op.drop_index("ix_journeys_campaign_funnel", table_name="journeys")
