@@ -150,5 +150,12 @@ def test_bad_list_parameters_get_a_clear_answer(serve: Any) -> None:
         assert api.post(f"/api/campaigns/{campaign_id}/prospects/99999/stop").status_code == 404
         assert api.delete(f"/api/campaigns/{campaign_id}/prospects/{pid}").status_code == 204
         assert api.get(f"/api/campaigns/{campaign_id}/prospects/{pid}").status_code == 404
+        # Every list route says how many match in all.
+        assert api.get("/api/campaigns").headers["X-Total-Count"] == "1"
+        assert api.get("/api/accounts").headers["X-Total-Count"] == "1"
+        assert api.get(f"/api/campaigns/{campaign_id}/journeys").headers["X-Total-Count"] == "0"
+        api.post("/api/do-not-contact", json=[{"kind": "company", "value": "Initech"}])
+        listed = api.get("/api/do-not-contact", params={"limit": 1})
+        assert listed.headers["X-Total-Count"] == "1" and len(listed.json()) == 1
         export = api.get(f"/api/campaigns/{campaign_id}/prospects.csv")
         assert export.status_code == 200 and export.text.count("\n") == PEOPLE  # header + 129

@@ -326,6 +326,13 @@ def remove_entry(session: Session, entry_id: int) -> DoNotContactOut:
     return removed
 
 
+def count_entries(session: Session, *, kind: DoNotContactKind | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(DoNotContact)
+    if kind is not None:
+        query = query.where(DoNotContact.kind == kind)
+    return int(session.execute(query).scalar_one())
+
+
 def list_entries(
     session: Session,
     *,

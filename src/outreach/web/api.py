@@ -41,7 +41,7 @@ from outreach.journeys.schemas import JourneyDetail, JourneyOut
 from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospects
-from outreach.prospects import listing
+from outreach.prospects import dnc, listing
 from outreach.prospects.commands import ImportResult, import_upload
 from outreach.prospects.schemas import (
     DoNotContactAdded,
@@ -76,6 +76,7 @@ from outreach.web.deps import (
     error,
 )
 
+TOTAL = "X-Total-Count"  # on every list route: how many match, all pages
 router = APIRouter(prefix="/api", dependencies=[Depends(api_principal)], responses=COMMON)
 
 
@@ -98,8 +99,11 @@ def create_account(data: AccountCreate, rt: Rt) -> Any:
 
 
 @router.get("/accounts", response_model=list[AccountOut], tags=["accounts"])
-def list_accounts(rt: Rt) -> Any:
-    return accounts.list_all(rt)
+def list_accounts(rt: Rt, response: Response) -> Any:
+    """Every sender with its governor's view (`X-Total-Count`: how many)."""
+    found = accounts.list_all(rt)
+    response.headers[TOTAL] = str(len(found))
+    return found
 
 
 @router.get(
@@ -147,8 +151,11 @@ def create_campaign(data: CampaignCreate, rt: Rt) -> Any:
 
 
 @router.get("/campaigns", response_model=list[CampaignSummary], tags=["campaigns"])
-def list_campaigns(session: ReadSession) -> Any:
-    return campaign_reads.summarize_all(session, campaign_reads.list_campaigns(session))
+def list_campaigns(session: ReadSession, response: Response) -> Any:
+    """Every campaign with its counts per journey state (`X-Total-Count`: how many)."""
+    found = campaign_reads.summarize_all(session, campaign_reads.list_campaigns(session))
+    response.headers[TOTAL] = str(len(found))
+    return found
 
 
 @router.get(
@@ -363,7 +370,7 @@ def campaign_prospects(
         q=q, state=state.value if state else "", sort=sort, order=order, limit=limit, offset=offset
     )
     page = listing.list_prospects(session, campaign_id, query)
-    response.headers["X-Total-Count"] = str(page.total)
+    response.headers[TOTAL] = str(page.total)
     return page.rows
 
 
@@ -453,11 +460,14 @@ def _listed(events: SeedEvent | list[SeedEvent]) -> list[SeedEvent]:
 @router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])
 def list_do_not_contact(
     rt: Rt,
+    session: ReadSession,
+    response: Response,
     kind: DoNotContactKind | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Any:
-    """Entries of the do-not-contact list, newest first."""
+    """Entries of the do-not-contact list, newest first; how many in all: `X-Total-Count`."""
+    response.headers[TOTAL] = str(dnc.count_entries(session, kind=kind))
     return prospects.list_do_not_contact(rt, kind=kind, limit=limit, offset=offset)
 
 
@@ -550,11 +560,15 @@ def resume_campaign(campaign_id: Id, rt: Rt) -> Any:
 def campaign_journeys(
     campaign_id: Id,
     session: ReadSession,
+    response: Response,
     status: JourneyStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Any:
-    campaign_reads.get_campaign(session, campaign_id)
+    """The campaign's journeys by id; how many match in all: `X-Total-Count`."""
+    summary = campaign_reads.summarize(session, campaign_reads.get_campaign(session, campaign_id))
+    counts = summary.journeys
+    response.headers[TOTAL] = str(counts.get(status.value, 0) if status else sum(counts.values()))
     return journeys.list_journeys(
         session, campaign_id, status=status.value if status else None, limit=limit, offset=offset
     )
