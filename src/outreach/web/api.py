@@ -459,7 +459,6 @@ def _listed(events: SeedEvent | list[SeedEvent]) -> list[SeedEvent]:
 
 @router.get("/do-not-contact", response_model=list[DoNotContactOut], tags=["do-not-contact"])
 def list_do_not_contact(
-    rt: Rt,
     session: ReadSession,
     response: Response,
     kind: DoNotContactKind | None = None,
@@ -468,7 +467,8 @@ def list_do_not_contact(
 ) -> Any:
     """Entries of the do-not-contact list, newest first; how many in all: `X-Total-Count`."""
     response.headers[TOTAL] = str(dnc.count_entries(session, kind=kind))
-    return prospects.list_do_not_contact(rt, kind=kind, limit=limit, offset=offset)
+    entries = dnc.list_entries(session, kind=kind, limit=limit, offset=offset)
+    return [DoNotContactOut.model_validate(e) for e in entries]
 
 
 DoNotContactBody = Annotated[
