@@ -180,7 +180,7 @@ def test_a_step_due_long_ago_with_nothing_holding_it_is_late() -> None:
         now=NOW,
         scale=1,
     )
-    assert (ended.state, ended.what) == ("done", "nothing: the journey has ended")
+    assert (ended.state, ended.what) == ("done", "the journey has ended: nothing more is sent")
 
 
 def test_the_line_of_real_journeys(database_url: str) -> None:

@@ -140,7 +140,7 @@ def explain(
     """The line for ``journey`` now."""
     if journey.stage is None or journey.next_run_at is None:
         ended = journey.status in ("replied", "not_accepted", "completed", "failed", "stopped")
-        what = "nothing: the journey has ended" if ended else "nothing yet"
+        what = "the journey has ended: nothing more is sent" if ended else "nothing yet"
         return WaitLine(state="done", what=what, until=None, why="", overdue=False)
     stage = StageRef.parse(journey.stage)
     what = _what(stage, journey.name)
