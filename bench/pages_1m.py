@@ -2,7 +2,8 @@
 
 Fills a fresh database with ``--prospects`` prospects (1,000,000) over 50 campaigns and
 20 senders — 90 % of them launched, their journeys spread over every state, one sender
-action per invitation and per follow-up sent — then serves the real app over loopback
+action per invitation and per follow-up sent, over the 2,000 days the senders' caps
+need for that many — then serves the real app over loopback
 (workers idle: nothing is due) and requests every main page and list route ``--rounds``
 times each, printing p50 and p95 in milliseconds beside the goal (p95 ≤ 150 ms). The
 baseline in the same run is ``GET /healthz`` (the app's fixed cost per request).
@@ -35,6 +36,7 @@ PG_ADMIN = os.environ.get(
     "OUTREACH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 CAMPAIGNS, SENDERS, BATCH = 50, 20, 20_000
+HISTORY_DAYS = 2_000
 STATES = [  # (status, share) of the launched journeys
     ("scheduled", 0.10),
     ("invited", 0.15),
@@ -122,7 +124,9 @@ def fill(url: str, prospects: int) -> None:
             if rng.random() > 0.9:
                 continue  # not launched yet: pending
             status = rng.choices(statuses, weights)[0]
-            day = now - timedelta(days=rng.uniform(0, 40))
+            # Spread as the caps allow: 50,000 prospects a sender at 25 invitations a day
+            # is about 2,000 days of history.
+            day = now - timedelta(days=rng.uniform(0, HISTORY_DAYS))
             invited = None if status == "scheduled" else day
             accepted = (
                 day + timedelta(days=1) if status in ("connected", "replied", "completed") else None
