@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from outreach.campaigns.sequence import Stage, StageRef
+from outreach.db import MAX_ID
 from outreach.errors import Conflict, InvalidInput, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import TERMINAL_STATUSES, Account, Campaign, Journey, Prospect
@@ -409,8 +410,8 @@ BulkAction = Literal["pause", "cancel", "retry"]
 
 class BulkRequest(BaseModel):
     action: BulkAction
-    campaign_id: int | None = Field(default=None, ge=1)
-    sender_id: int | None = Field(default=None, ge=1)
+    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    sender_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class BulkResult(BaseModel):
@@ -483,8 +484,8 @@ api_router = APIRouter(
 @api_router.get("/runs", response_model=list[RunOut])
 def runs(
     status: RunStatus | None = None,
-    campaign_id: int | None = Query(default=None, ge=1),
-    sender_id: int | None = Query(default=None, ge=1),
+    campaign_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    sender_id: int | None = Query(default=None, ge=1, le=MAX_ID),
     since: Since = "",
     limit: Limit = 100,
     offset: Offset = 0,
