@@ -9,6 +9,8 @@ times each, printing p50 and p95 in milliseconds beside the goal (p95 ≤ 150 ms
 baseline in the same run is ``GET /healthz`` (the app's fixed cost per request).
 
     .venv/bin/python bench/pages_1m.py [--prospects 1000000] [--only sqlite|postgres]
+        [--keep FILE.db]  # SQLite: fill FILE.db once, measure it again on the next runs
+        [--profile]       # print where each route's time goes: its slowest SQL statements
 """
 
 from __future__ import annotations
@@ -225,7 +227,30 @@ ROUTES = [
 ]
 
 
-def measure(url: str, rounds: int) -> list[tuple[str, float, float]]:
+class Statements:
+    """The SQL a route ran while measured, with the time each took (``--profile``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.seen: dict[str, list[float]] = {}
+        sa.event.listen(engine, "before_cursor_execute", self._before)
+        sa.event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
+        conn.info["outreach.bench.at"] = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
+        took = (time.perf_counter() - conn.info.pop("outreach.bench.at")) * 1000
+        self.seen.setdefault(" ".join(statement.split()), []).append(took)
+
+    def report(self, rounds: int) -> None:
+        ranked = sorted(self.seen.items(), key=lambda item: -sum(item[1]))
+        for statement, times in ranked[:3]:
+            each = sum(times) / rounds
+            print(f"      {each:7.1f} ms/request x{len(times) // rounds}  {statement[:150]}")
+        self.seen.clear()
+
+
+def measure(url: str, rounds: int, *, profile: bool = False) -> list[tuple[str, float, float]]:
     from tests.loopback import free_socket, url_of
 
     from outreach.config import Settings
@@ -250,6 +275,7 @@ def measure(url: str, rounds: int) -> list[tuple[str, float, float]]:
     results = []
     try:
         ensure_user(app.state.runtime)
+        statements = Statements(app.state.runtime.engine) if profile else None
         clients = {
             "anonymous": httpx.Client(base_url=base, timeout=60),
             "api": httpx.Client(
@@ -259,7 +285,9 @@ def measure(url: str, rounds: int) -> list[tuple[str, float, float]]:
         dashboard = Dashboard(base)
         for name, path, who in ROUTES:
             times = []
-            for _ in range(rounds + 2):
+            for round_ in range(rounds + 2):
+                if round_ == 2 and statements:
+                    statements.seen.clear()
                 begin = time.perf_counter()
                 answer = dashboard.get(path) if who == "page" else clients[who].get(path)
                 times.append((time.perf_counter() - begin) * 1000)
@@ -268,6 +296,9 @@ def measure(url: str, rounds: int) -> list[tuple[str, float, float]]:
             times = times[2:]  # the first two warm caches up
             q = statistics.quantiles(times, n=20)
             results.append((name, statistics.median(times), q[18]))
+            if statements:
+                print(f"  {name}: p50 {results[-1][1]:.1f} ms, p95 {results[-1][2]:.1f} ms")
+                statements.report(rounds)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -279,12 +310,16 @@ def main() -> None:
     parser.add_argument("--prospects", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--keep", type=Path, help="SQLite: this file, filled once and kept")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     for kind in ("sqlite", "postgres"):
-        if args.only and args.only != kind:
+        if (args.only and args.only != kind) or (args.keep and kind != "sqlite"):
             continue
         with tempfile.TemporaryDirectory() as folder:
-            if kind == "sqlite":
+            if args.keep:
+                url = f"sqlite:///{args.keep.resolve()}"
+            elif kind == "sqlite":
                 url = f"sqlite:///{folder}/bench.db"
             else:
                 name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -293,8 +328,15 @@ def main() -> None:
                     conn.exec_driver_sql(f"CREATE DATABASE {name}")
                 url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
             print(f"{kind}: {args.prospects:,} prospects, {CAMPAIGNS} campaigns, {SENDERS} senders")
-            fill(url, args.prospects)
-            rows = measure(url, args.rounds)
+            if args.keep and args.keep.exists():
+                from outreach.db import create_engine
+                from outreach.migrations import upgrade
+
+                print(f"  reusing {args.keep} (migrated to the newest schema)")
+                upgrade(create_engine(url))
+            else:
+                fill(url, args.prospects)
+            rows = measure(url, args.rounds, profile=args.profile)
             print(f"  {'route':44} {'p50 ms':>8} {'p95 ms':>8}  goal p95 <= 150")
             for name, p50, p95 in rows:
                 flag = "ok" if p95 <= 150 else "OVER"

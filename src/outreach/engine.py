@@ -40,6 +40,8 @@ TX_BACKOFF_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0)
 # step, and the workflow publishes ``total`` and ``started`` events as it goes.
 BATCH = 250
 ENQUEUE_THREADS = 8
+# How often the journey tallies' deltas are folded (their sums stay a few hundred rows).
+TALLY_COMPACT_SECONDS = 10.0
 # A round of the governor goes on while time skips ahead to work due, this many times.
 GOVERNOR_ROUNDS = 5
 # Under a compressed clock the sweep runs on simulated time, but not more often than this.
@@ -147,6 +149,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         polling_interval_sec=rt.settings.poll_seconds,
         on_conflict="always_update",
     )
+    rt.every(TALLY_COMPACT_SECONDS, lambda: compact_tallies(rt), "tallies")
     if not workers:
         return
     rt.every(
@@ -203,6 +206,14 @@ def _simulated_cron(rt: Runtime, sweep: Callable[[datetime, Any], None]) -> None
         except Exception:
             log.exception("the sweep of %s could not start", fire)
         fire = croniter(rt.settings.sweep_cron, max(fire, rt.clock.now())).get_next(datetime)
+
+
+def compact_tallies(rt: Runtime) -> int:
+    """Fold the journey tallies' deltas (see ``journeys.tallies``). How many were folded."""
+    from outreach.journeys.tallies import compact
+
+    with transaction(rt) as session:
+        return compact(session)
 
 
 def governor_round(rt: Runtime) -> int:

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from outreach.journeys import tallies
 from outreach.models import TERMINAL_STATUSES, Account, Journey, SenderAction
 
 if TYPE_CHECKING:
@@ -72,9 +73,7 @@ class DatabaseCollector(Collector):
             running = session.execute(
                 sa.select(sa.func.count()).where(Account.busy_journey_id.is_not(None))
             ).scalar_one()
-            states = session.execute(
-                sa.select(Journey.status, sa.func.count()).group_by(Journey.status)
-            ).all()
+            states = tallies.total(session).per_status.items()
             actions = session.execute(
                 sa.select(SenderAction.account_id, SenderAction.kind, sa.func.count()).group_by(
                     SenderAction.account_id, SenderAction.kind

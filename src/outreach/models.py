@@ -210,6 +210,12 @@ class Prospect(Base):
     created_at: Mapped[datetime]
 
 
+# A journey the errors page lists (failed, or met an error), as its partial index says it:
+# the query repeats it term for term, so SQLite's planner sees that the index applies.
+TROUBLED = "status = 'failed' OR last_error IS NOT NULL"
+TROUBLED_JOURNEYS = "(journeys.status = 'failed' OR journeys.last_error IS NOT NULL)"
+
+
 class Journey(Base):
     """One prospect's way through one campaign; at most one per pair, ever."""
 
@@ -228,6 +234,28 @@ class Journey(Base):
         # The notification area: failed journeys by when they ended, replies by when.
         sa.Index("ix_journeys_status_ended", "status", "ended_at"),
         sa.Index("ix_journeys_replied_at", "replied_at"),
+        # The summaries: held journeys per campaign; a sender's invitations unanswered.
+        sa.Index(
+            "ix_journeys_held",
+            "campaign_id",
+            sqlite_where=sa.text("held = 1"),
+            postgresql_where=sa.text("held"),
+        ),
+        sa.Index(
+            "ix_journeys_sender_withdraw",
+            "account_id",
+            sqlite_where=sa.text("stage = 'withdraw'"),
+            postgresql_where=sa.text("stage = 'withdraw'"),
+        ),
+        sa.Index("ix_journeys_sender_status", "account_id", "status"),
+        # The errors page: failed journeys and those that met an error, newest first.
+        sa.Index(
+            "ix_journeys_troubled",
+            "updated_at",
+            "id",
+            sqlite_where=sa.text(TROUBLED),
+            postgresql_where=sa.text(TROUBLED),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
@@ -255,6 +283,31 @@ class Journey(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     prospect: Mapped[Prospect] = relationship(lazy="joined")
+
+
+class JourneyTally(Base):
+    """Maintained counts of journeys and prospects, as signed deltas.
+
+    The database writes them: triggers on ``journeys`` and ``prospects`` (migration 0009)
+    add a row for each journey that appears, changes state, sender or milestone, or goes
+    (-1 for what it was, +1 for what it is), and for each prospect added or removed. A
+    sum over the rows of a campaign (or a sender) is its counts; ``tallies.compact``
+    folds the rows into one per (campaign, sender, state) now and then. Rows are only
+    ever inserted by writers and deleted by the compaction, so no writer waits for another.
+    """
+
+    __tablename__ = "journey_tallies"
+    __table_args__ = (sa.Index("ix_journey_tallies_account", "account_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(index=True)
+    account_id: Mapped[int | None]  # None: a prospect's row
+    status: Mapped[str | None] = mapped_column(sa.String(20))  # None: a prospect's row
+    journeys: Mapped[int] = mapped_column(default=0)
+    invited: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    replied: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    prospects: Mapped[int] = mapped_column(default=0)
 
 
 class JourneyEvent(Base):

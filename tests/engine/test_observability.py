@@ -73,7 +73,9 @@ def test_metrics_count_what_the_provider_received(database_url: str) -> None:
         def idle() -> bool:
             # A journey's end commits inside its last stage; the sender is freed when that
             # stage's workflow ends, a moment later: until then the stage counts as running.
-            return _value(_samples(api.get("/metrics").text), "outreach_stages", state="running") == 0
+            return (
+                _value(_samples(api.get("/metrics").text), "outreach_stages", state="running") == 0
+            )
 
         wait_until(ended, timeout=90, what="the campaign's end")
         wait_until(idle, timeout=30, what="the last stage's end")

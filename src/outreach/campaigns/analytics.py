@@ -1,10 +1,10 @@
 """How campaigns and senders do: the funnel, its rates, what happened each day.
 
-Read from indexed columns, never from the event table: the funnel counts a journey's
-milestone times (``invited_at``, ``accepted_at``, ``replied_at``) through indexes that
-cover them per campaign and per sender (migration 0007), so a campaign's or a sender's
-funnel is an index-only scan of its own journeys; the days come from ``sender_actions``
-(by campaign or sender, kind and time) and from ``replied_at``. Days are UTC days.
+Never from the event table: the funnel is read from the journey tallies (the counts of
+journeys with each milestone, ``invited_at``, ``accepted_at``, ``replied_at``, that the
+database keeps per campaign, sender and state: ``journeys.tallies``), so it costs a few
+rows whatever the number of journeys; the days come from ``sender_actions`` (by campaign
+or sender, kind and time, indexed) and from ``replied_at``. Days are UTC days.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from outreach.journeys import tallies
 from outreach.models import Campaign, Journey, SenderAction
 
 DAYS = 30
@@ -63,45 +64,38 @@ def _funnel(journeys: int, invited: int, accepted: int, replied: int) -> Funnel:
     )
 
 
-def _counts() -> list[Any]:
-    return [
-        sa.func.count(),
-        sa.func.count(Journey.invited_at),
-        sa.func.count(Journey.accepted_at),
-        sa.func.count(Journey.replied_at),
-    ]
+def _of(counts: tallies.Counts | None) -> Funnel:
+    counts = counts or tallies.Counts()
+    return _funnel(counts.journeys, counts.invited, counts.accepted, counts.replied)
 
 
 def funnel(
     session: Session, *, campaign_id: int | None = None, account_id: int | None = None
 ) -> Funnel:
-    query = sa.select(*_counts()).select_from(Journey)
+    """A campaign's or a sender's funnel (or everyone's), from the tallies."""
+    if campaign_id is not None and account_id is not None:
+        raise ValueError("a campaign's funnel or a sender's, not both")
     if campaign_id is not None:
-        query = query.where(Journey.campaign_id == campaign_id)
+        return _of(tallies.by_campaign(session, [campaign_id]).get(campaign_id))
     if account_id is not None:
-        query = query.where(Journey.account_id == account_id)
-    journeys, invited, accepted, replied = session.execute(query).one()
-    return _funnel(journeys, invited, accepted, replied)
+        return _of(tallies.by_sender(session, [account_id]).get(account_id))
+    return _of(tallies.total(session))
+
+
+def by_sender(session: Session, account_ids: list[int]) -> dict[int, Funnel]:
+    """Each sender's funnel (one query)."""
+    found = tallies.by_sender(session, account_ids)
+    return {aid: _of(found.get(aid)) for aid in account_ids}
 
 
 def compare(session: Session) -> list[CampaignStats]:
-    """Every campaign's funnel, side by side (one grouped, index-only query)."""
-    rows = {
-        cid: (j, i, a, r)
-        for cid, j, i, a, r in session.execute(
-            sa.select(Journey.campaign_id, *_counts()).group_by(Journey.campaign_id)
-        )
-    }
+    """Every campaign's funnel, side by side (one query over the tallies)."""
+    counts = tallies.by_campaign(session)
     campaigns = session.execute(
         sa.select(Campaign.id, Campaign.name, Campaign.status).order_by(Campaign.id)
     ).all()
     return [
-        CampaignStats(
-            id=c.id,
-            name=c.name,
-            status=c.status.value,
-            funnel=_funnel(*rows.get(c.id, (0, 0, 0, 0))),
-        )
+        CampaignStats(id=c.id, name=c.name, status=c.status.value, funnel=_of(counts.get(c.id)))
         for c in campaigns
     ]
 

@@ -15,7 +15,8 @@ from outreach.campaigns.sequence import (
     preview,
 )
 from outreach.errors import NotFound
-from outreach.models import Campaign, CampaignVersion, Journey, JourneyStatus, Prospect
+from outreach.journeys import tallies
+from outreach.models import Campaign, CampaignVersion, JourneyStatus, Prospect
 from outreach.prospects.repository import prospect_variables
 
 
@@ -84,38 +85,15 @@ def summarize(session: Session, campaign: Campaign) -> CampaignSummary:
 
 
 def summarize_all(session: Session, campaigns: list[Campaign]) -> list[CampaignSummary]:
-    """Each campaign with its counts per journey state: three grouped queries in all."""
-    ids = [c.id for c in campaigns]
-    if not ids:
+    """Each campaign with its counts per journey state, from the tallies (one query)."""
+    if not campaigns:
         return []
-    counts: dict[int, dict[JourneyStatus, int]] = {cid: {} for cid in ids}
-    for cid, status, count in session.execute(
-        sa.select(Journey.campaign_id, Journey.status, sa.func.count())
-        .where(Journey.campaign_id.in_(ids))
-        .group_by(Journey.campaign_id, Journey.status)
-    ):
-        counts[cid][status] = count
-    held = _count_by_campaign(session, Journey.campaign_id, ids, Journey.held.is_(True))
-    prospects = _count_by_campaign(session, Prospect.campaign_id, ids)
-    return [_summary(c, counts[c.id], held.get(c.id, 0), prospects.get(c.id, 0)) for c in campaigns]
+    counts = tallies.by_campaign(session, [c.id for c in campaigns])
+    return [_summary(c, counts.get(c.id) or tallies.Counts()) for c in campaigns]
 
 
-def _count_by_campaign(
-    session: Session,
-    column: sa.orm.InstrumentedAttribute[int],
-    ids: list[int],
-    *where: sa.ColumnElement[bool],
-) -> dict[int, int]:
-    rows = session.execute(
-        sa.select(column, sa.func.count()).where(column.in_(ids), *where).group_by(column)
-    )
-    return {cid: count for cid, count in rows}
-
-
-def _summary(
-    campaign: Campaign, counts: dict[JourneyStatus, int], held: int, prospects: int
-) -> CampaignSummary:
-    journeys = {status.value: int(counts.get(status, 0)) for status in JourneyStatus}
+def _summary(campaign: Campaign, counts: tallies.Counts) -> CampaignSummary:
+    journeys = {status.value: counts.per_status.get(status, 0) for status in JourneyStatus}
     fields = (
         "id",
         "name",
@@ -131,9 +109,9 @@ def _summary(
         | {
             "account_ids": campaign.account_ids,
             "status": campaign.status.value,
-            "prospects": prospects,
-            "pending_prospects": prospects - sum(journeys.values()),
+            "prospects": counts.prospects,
+            "pending_prospects": counts.prospects - counts.journeys,
             "journeys": journeys,
-            "held": held,
+            "held": counts.held,
         }
     )

@@ -16,6 +16,7 @@ from outreach.journeys.schemas import EventOut, JourneyDetail, JourneyOut
 from outreach.journeys.waiting import Sender, Waiting, WaitLine, explain
 from outreach.models import (
     TERMINAL_STATUSES,
+    TROUBLED_JOURNEYS,
     Account,
     Campaign,
     CampaignStatus,
@@ -143,7 +144,7 @@ def troubled_journeys(session: Session, *, limit: int = 500) -> list[JourneyOut]
     """Failed journeys and journeys that met an error, most recent first."""
     query = (
         sa.select(Journey)
-        .where(sa.or_(Journey.status == JourneyStatus.FAILED, Journey.last_error.is_not(None)))
+        .where(sa.text(TROUBLED_JOURNEYS))  # as ix_journeys_troubled says it
         .order_by(Journey.updated_at.desc(), Journey.id.desc())
         .limit(limit)
     )

@@ -519,9 +519,10 @@ def _chart(daily: analytics.Daily) -> dict[str, Any]:
 
 def _analytics(session: Session, now: datetime) -> dict[str, Any]:
     senders = list_accounts(session)
+    funnels = analytics.by_sender(session, [a.id for a in senders])
     return {
         "compared": analytics.compare(session),
-        "senders": [(a, analytics.funnel(session, account_id=a.id)) for a in senders],
+        "senders": [(a, funnels[a.id]) for a in senders],
         "chart": _chart(analytics.daily(session, now=now)),
     }
 
