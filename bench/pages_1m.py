@@ -184,6 +184,12 @@ def fill(url: str, prospects: int) -> None:
             if actions:
                 conn.execute(sa.insert(SenderAction), actions)
         print(f"\r  filled {min(prospects, begin + BATCH):,} prospects", end="", flush=True)
+    from sqlalchemy.orm import Session
+
+    from outreach.journeys.tallies import compact
+
+    with Session(engine) as session, session.begin():
+        compact(session)  # as a worker does every 10 s: the fill's deltas, folded
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("ANALYZE")

@@ -70,16 +70,48 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def create_reader_engine(engine: sa.Engine) -> sa.Engine:
-    """An engine for small reads beside ``engine``'s transactions (the clock): on SQLite
-    without ``BEGIN IMMEDIATE``, so a read never waits for the one writer, or is it."""
+def create_reader_engine(
+    engine: sa.Engine, *, pool_size: int = 4, snapshot: bool = False
+) -> sa.Engine:
+    """An engine for reads beside ``engine``'s transactions (the clock, the pages): on
+    SQLite without ``BEGIN IMMEDIATE``, so a read never waits for the one writer, or is
+    it. ``snapshot``: a transaction is a deferred ``BEGIN``, so its reads see one state of
+    the database (WAL: from its first read on), however many statements it makes."""
     if engine.dialect.name != "sqlite":
         return engine
     reader = sa.create_engine(
-        engine.url, connect_args={"check_same_thread": False}, pool_size=4, max_overflow=8
+        engine.url,
+        connect_args={"check_same_thread": False},
+        pool_size=pool_size,
+        max_overflow=2 * pool_size,
+        pool_timeout=engine.pool.timeout(),  # type: ignore[attr-defined]
     )
     event.listen(reader, "connect", _sqlite_pragmas)
+    if snapshot:
+        event.listen(reader, "begin", _sqlite_begin_deferred)
     return reader
+
+
+def _sqlite_begin_deferred(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("a read session does not write: use a transaction (uow.transaction)")
+
+
+def make_read_sessionmaker(engine: sa.Engine, *, pool_size: int) -> sessionmaker[Session]:
+    """Sessions for pages and API reads: never blocked by the writer on SQLite (see
+    ``create_reader_engine``), and never writing on either database: nothing is flushed
+    on its own (a change made to an object while reading is dropped with the session),
+    and a flush asked for is refused."""
+    factory = sessionmaker(
+        bind=create_reader_engine(engine, pool_size=pool_size, snapshot=True),
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    event.listen(factory, "before_flush", _refuse_writes)
+    return factory
 
 
 def _dbos_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import SharedClock, load_clock_state
 from outreach.config import Settings
-from outreach.db import create_dbos_sqlite_engine, create_engine, make_sessionmaker
+from outreach.db import (
+    create_dbos_sqlite_engine,
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from outreach.linkedin.provider import LinkedInProvider
 from outreach.migrations import upgrade
 
@@ -41,6 +46,8 @@ class Runtime:
     datasource: SQLAlchemyDatasource
     simulator: Simulator | None = None  # when the sandbox drives LinkedIn
     rescaled: bool = False  # the clock's scale changed at this start
+    # Sessions for reading only (pages, API reads): on SQLite never behind the writer.
+    reads: sessionmaker[Session] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     # Set when a sender becomes free (a stage ended): the governor's turn comes at once.
@@ -144,7 +151,10 @@ def start(
         provider, simulator = _build_provider(settings, sessions, clock)
     DBOS(config=dbos_config(settings))
     datasource = SQLAlchemyDatasource.create(settings.database_url, engine=engine)
-    rt = Runtime(settings, engine, sessions, clock, provider, datasource, simulator, rescaled)
+    reads = make_read_sessionmaker(engine, pool_size=settings.pool_size)
+    rt = Runtime(
+        settings, engine, sessions, clock, provider, datasource, simulator, rescaled, reads
+    )
     _current = rt
     from outreach import engine as outreach_engine
 
@@ -171,4 +181,8 @@ def stop() -> None:
     DBOS.destroy(workflow_completion_timeout_sec=0)
     _current = None
     if rt is not None:
+        if rt.reads is not None:
+            bind = rt.reads.kw["bind"]
+            if bind is not rt.engine:
+                bind.dispose()
         rt.engine.dispose()

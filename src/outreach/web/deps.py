@@ -31,8 +31,9 @@ def get_runtime(request: Request) -> Runtime:
 
 
 def _read_session(rt: Runtime = Depends(get_runtime)) -> Iterator[Session]:
-    """A session for reading, closed when the route returns (``scope="function"``)."""
-    with rt.sessions() as session:
+    """A session for reading, closed when the route returns (``scope="function"``): one
+    snapshot of the database, never waiting for a writer (``db.make_read_sessionmaker``)."""
+    with (rt.reads or rt.sessions)() as session:
         yield session
 
 
