@@ -236,10 +236,11 @@ ROUTES = [
 class Statements:
     """The SQL a route ran while measured, with the time each took (``--profile``)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, *engines: sa.Engine) -> None:
         self.seen: dict[str, list[float]] = {}
-        sa.event.listen(engine, "before_cursor_execute", self._before)
-        sa.event.listen(engine, "after_cursor_execute", self._after)
+        for engine in set(engines):
+            sa.event.listen(engine, "before_cursor_execute", self._before)
+            sa.event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
         conn.info["outreach.bench.at"] = time.perf_counter()
@@ -281,7 +282,8 @@ def measure(url: str, rounds: int, *, profile: bool = False) -> list[tuple[str, 
     results = []
     try:
         ensure_user(app.state.runtime)
-        statements = Statements(app.state.runtime.engine) if profile else None
+        rt = app.state.runtime
+        statements = Statements(rt.engine, rt.reads.kw["bind"]) if profile else None
         clients = {
             "anonymous": httpx.Client(base_url=base, timeout=60),
             "api": httpx.Client(

@@ -10,7 +10,7 @@ holds the sender's row (``lock_sender``), the first lock of the global order.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -273,21 +273,45 @@ def paused_campaigns_due(session: Session, account_id: int) -> datetime | None:
     return at
 
 
+def local_midnight(hours: WorkingHours, day: date) -> datetime:
+    """When the sender's local ``day`` begins, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=hours.zone).astimezone(UTC)
+
+
+def counts_today_and_week(
+    session: Session, account: Account, now: datetime
+) -> dict[Action, tuple[int, int]]:
+    """Per kind of action, how many the sender did on its local day and in the seven
+    local days ending with it (``History.in_week``): counted in the database, from the
+    index on (sender, kind, time), not read row by row."""
+    hours = working_hours(account)
+    day = hours.local_day(now)
+    today = local_midnight(hours, day)
+    week = local_midnight(hours, day - timedelta(days=6))
+    tomorrow = local_midnight(hours, day + timedelta(days=1))
+    rows = session.execute(
+        sa.select(
+            SenderAction.kind,
+            sa.func.count().filter(SenderAction.at >= today),
+            sa.func.count(),
+        )
+        .where(SenderAction.account_id == account.id)
+        .where(SenderAction.at >= week, SenderAction.at < tomorrow)
+        .group_by(SenderAction.kind)
+    )
+    return {Action(kind): (on_day, in_week) for kind, on_day, in_week in rows}
+
+
 def usage(session: Session, account: Account, now: datetime) -> Governor:
     """The governor's view of a sender now, for people: usage against caps, what's next."""
     pol = policy(account)
-    seen = history(session, account, now)
-    hours = pol.hours
-    day = hours.local_day(now)
+    day = pol.hours.local_day(now)
+    counts = counts_today_and_week(session, account, now)
 
     def of(action: Action) -> Usage:
         caps = pol.cap(action, day)
-        return Usage(
-            today=seen.per_day[action, day],
-            day_cap=caps.day,
-            this_week=seen.in_week(action, day),
-            week_cap=caps.week,
-        )
+        today, this_week = counts.get(action, (0, 0))
+        return Usage(today=today, day_cap=caps.day, this_week=this_week, week_cap=caps.week)
 
     full = account.daily_invite_cap
     return Governor(
@@ -295,7 +319,7 @@ def usage(session: Session, account: Account, now: datetime) -> Governor:
         messages=of(Action.MESSAGE),
         views=of(Action.VIEW),
         warming_up=pol.cap(Action.INVITATION, day).day < full,
-        pending_invitations=seen.pending_invitations,
+        pending_invitations=pending_invitations(session, account.id),
         pending_limit=pol.pending_limit,
         next_action_at=account.next_action_at,
         busy=account.busy_journey_id is not None,
