@@ -580,7 +580,7 @@ def campaigns_prospects(
 
 @campaigns_app.command("analytics")
 def campaigns_analytics(campaign_id: int, as_json: JsonFlag = False) -> None:
-    """The campaign's funnel (invited, accepted, replied, rates) and its last 30 days."""
+    """The campaign's funnel (invited, accepted, replied, positive, rates) and its last 30 days."""
     from outreach.campaigns import analytics
     from outreach.campaigns.service import get_campaign
 
@@ -600,6 +600,7 @@ def campaigns_analytics(campaign_id: int, as_json: JsonFlag = False) -> None:
     table.add_row("invited", str(funnel.invited), "")
     table.add_row("accepted", str(funnel.accepted), _rate(funnel.acceptance_rate))
     table.add_row("replied", str(funnel.replied), _rate(funnel.reply_rate))
+    table.add_row("positive", str(funnel.positive), _rate(funnel.positive_rate))
     console.print(table)
     console.print(
         f"last 30 days: {sum(daily.invitations)} invitations, {sum(daily.messages)} messages, "

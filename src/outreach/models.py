@@ -68,6 +68,20 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+class ReplyIntent(enum.StrEnum):
+    """What a reply means, as a person (or, later, the reply agent) reads it."""
+
+    INTERESTED = "interested"
+    QUESTION = "question"
+    LATER = "later"  # not now
+    NOT_INTERESTED = "not_interested"
+    OUT_OF_OFFICE = "out_of_office"
+    REFERRAL = "referral"
+    UNSUBSCRIBE = "unsubscribe"
+    WRONG_PERSON = "wrong_person"
+    OTHER = "other"
+
+
 class EventKind(enum.StrEnum):
     """What a journey's timeline records."""
 
@@ -87,6 +101,7 @@ class EventKind(enum.StrEnum):
     REPLANNED = "replanned"  # a stage moved to a later time (working hours, back-off)
     REPAIRED = "repaired"  # the sweep found the stage with no live workflow and re-ran it
     INVITATION_WITHDRAWN = "invitation_withdrawn"  # unanswered for days: taken back
+    REPLY_MARKED = "reply_marked"  # a person said what the reply means (its intent)
 
 
 class ClockState(Base):
@@ -275,6 +290,8 @@ class Journey(Base):
     invited_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     replied_at: Mapped[datetime | None]
+    # What the reply means; "interested" is the funnel's positive step.
+    reply_intent: Mapped[ReplyIntent | None] = mapped_column(_enum(ReplyIntent))
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(sa.Text)
     follow_ups_sent: Mapped[int] = mapped_column(default=0)
@@ -306,6 +323,7 @@ class JourneyTally(Base):
     invited: Mapped[int] = mapped_column(default=0)
     accepted: Mapped[int] = mapped_column(default=0)
     replied: Mapped[int] = mapped_column(default=0)
+    positive: Mapped[int] = mapped_column(default=0)  # replies marked interested
     held: Mapped[int] = mapped_column(default=0)
     prospects: Mapped[int] = mapped_column(default=0)
 

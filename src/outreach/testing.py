@@ -170,24 +170,30 @@ def started(settings: Settings, *, workers: bool = True, **options: Any) -> Iter
 
 
 @contextmanager
-def started_with(
-    settings: Settings, wrap: Callable[[LinkedInProvider], LinkedInProvider], **options: Any
-) -> Iterator[Runtime]:
-    """A started runtime whose LinkedIn is the simulator behind ``wrap`` (a provider that
-    injects faults or latency, say); the simulator's replies are delivered as usual."""
+def wrapped_sandbox(
+    settings: Settings, wrap: Callable[[LinkedInProvider], LinkedInProvider]
+) -> Iterator[dict[str, Any]]:
+    """``runtime.start``'s options (also ``create_app``'s) for a LinkedIn that is the
+    simulator behind ``wrap`` (a provider that injects faults or latency, say); the
+    simulator's replies are delivered as usual."""
     engine = create_engine(settings.database_url)
     try:
         upgrade(engine)
         sessions = make_sessionmaker(engine)
         clock = load_clock(sessions, settings.time_scale)
         simulator = Simulator(sessions, clock.now, SandboxBehaviour.from_settings(settings))
-        provider = wrap(SandboxProvider(simulator))
-        with started(
-            settings, provider=provider, clock=clock, simulator=simulator, **options
-        ) as rt:
-            yield rt
+        yield {"provider": wrap(SandboxProvider(simulator)), "clock": clock, "simulator": simulator}
     finally:
         engine.dispose()
+
+
+@contextmanager
+def started_with(
+    settings: Settings, wrap: Callable[[LinkedInProvider], LinkedInProvider], **options: Any
+) -> Iterator[Runtime]:
+    """A started runtime whose LinkedIn is the simulator behind ``wrap``."""
+    with wrapped_sandbox(settings, wrap) as sandbox, started(settings, **sandbox, **options) as rt:
+        yield rt
 
 
 class ProviderWrapper:

@@ -8,7 +8,9 @@ from outreach.campaigns import analytics
 from outreach.testing import (
     accepts_silently,
     all_ended,
+    api_client,
     find_people,
+    journeys,
     launch,
     never_accepts,
     new_campaign,
@@ -16,6 +18,8 @@ from outreach.testing import (
     test_settings,
     wait_until,
 )
+from outreach.web.app import create_app
+from tests.loopback import serve
 
 
 def test_the_funnel_and_the_days_match_what_was_sent(database_url: str) -> None:
@@ -43,3 +47,53 @@ def test_the_funnel_and_the_days_match_what_was_sent(database_url: str) -> None:
         } == dict(by_day)
         assert compared[campaign_id].funnel == funnel
         assert compared[other].funnel.journeys == 0  # not launched
+
+
+def test_a_reply_marked_interested_is_the_funnels_positive_step(database_url: str) -> None:
+    """Over HTTP: marking needs a reply (409 before), takes only the known intents (422),
+    is on the timeline with who marked it, and moves the positive count both ways."""
+    settings = test_settings(database_url)
+    app = create_app(settings)
+    with serve(app, lifespan="on") as url, api_client(url) as api:
+        rt = app.state.runtime
+        replying = find_people(rt, 2, lambda p: p.accepts and p.replies_after == 1)
+        silent = find_people(rt, 1, accepts_silently, prefix="s")
+        campaign_id = new_campaign(rt, replying + silent)
+        launch(rt, campaign_id)
+        wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="the campaign's end")
+        by_status = {j.status.value: j.id for j in journeys(rt, campaign_id)}
+        replied = [j.id for j in journeys(rt, campaign_id) if j.replied_at is not None]
+        assert len(replied) == 2
+        mark = f"/api/journeys/{replied[0]}/reply-intent"
+
+        def funnel() -> dict[str, object]:
+            answer = api.get(f"/api/campaigns/{campaign_id}/analytics")
+            assert answer.status_code == 200
+            return answer.json()["funnel"]  # type: ignore[no-any-return]
+
+        assert funnel()["positive"] == 0
+        quiet = api.post(
+            f"/api/journeys/{by_status['completed']}/reply-intent", json={"intent": "interested"}
+        )
+        assert quiet.status_code == 409, quiet.text
+        assert api.post(mark, json={"intent": "thrilled"}).status_code == 422
+        assert (
+            api.post("/api/journeys/999999/reply-intent", json={"intent": None}).status_code == 404
+        )
+        answer = api.post(mark, json={"intent": "interested"})
+        assert answer.status_code == 200 and answer.json()["reply_intent"] == "interested"
+        assert (
+            api.post(
+                f"/api/journeys/{replied[1]}/reply-intent", json={"intent": "question"}
+            ).status_code
+            == 200
+        )
+        # The tallies are the database's own: no wait for a fold to see the new counts.
+        got = funnel()
+        assert (got["replied"], got["positive"], got["positive_rate"]) == (2, 1, 0.5)
+        timeline = api.get(f"/api/journeys/{replied[0]}").json()["events"]
+        marked = [e for e in timeline if e["kind"] == "reply_marked"]
+        assert marked and marked[-1]["details"]["intent"] == "interested"
+        assert marked[-1]["details"]["by"]
+        assert api.post(mark, json={"intent": None}).status_code == 200
+        assert funnel()["positive"] == 0

@@ -22,6 +22,7 @@ from outreach.models import (
     JourneyStatus,
     JourneyTally,
     Prospect,
+    ReplyIntent,
 )
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -99,7 +100,7 @@ def _change(
     for journey_id in sorted(rng.sample(ids, min(n, len(ids)))):
         journey = session.get(Journey, journey_id)
         assert journey is not None
-        move = rng.choice(["invite", "accept", "reply", "end", "hold", "sender", "touch"])
+        move = rng.choice(["invite", "accept", "reply", "mark", "end", "hold", "sender", "touch"])
         at = NOW + timedelta(hours=rng.randint(1, 100))
         if move == "invite":
             journey.status, journey.invited_at = JourneyStatus.INVITED, at
@@ -107,6 +108,8 @@ def _change(
             journey.status, journey.accepted_at = JourneyStatus.CONNECTED, at
         elif move == "reply":
             journey.status, journey.replied_at = JourneyStatus.REPLIED, at
+        elif move == "mark":
+            journey.reply_intent = rng.choice([None, *ReplyIntent])
         elif move == "end":
             journey.status = rng.choice([JourneyStatus.COMPLETED, JourneyStatus.FAILED])
         elif move == "hold":
@@ -135,6 +138,7 @@ def _truth(session: Session) -> tuple[dict[int, tallies.Counts], dict[int, talli
             counts.invited += journey.invited_at is not None
             counts.accepted += journey.accepted_at is not None
             counts.replied += journey.replied_at is not None
+            counts.positive += journey.reply_intent is ReplyIntent.INTERESTED
             counts.held += journey.held
     for campaign_id, n in session.execute(
         sa.select(Prospect.campaign_id, sa.func.count()).group_by(Prospect.campaign_id)

@@ -6,7 +6,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ import pytest
 import uvicorn
 
 from outreach.config import Settings
+from outreach.linkedin.provider import LinkedInProvider
 from outreach.runtime import Runtime
 from outreach.testing import CHROMIUM as CHROMIUM_PATH
-from outreach.testing import CHROMIUM_ARGS
+from outreach.testing import CHROMIUM_ARGS, wrapped_sandbox
 from outreach.web.app import create_app
 
 CHROMIUM = Path(CHROMIUM_PATH)
@@ -48,8 +50,12 @@ def _free_port() -> int:
 def serve(tmp_path: Path) -> Iterator[Any]:
     """Start the real app under uvicorn in a thread; stopped at teardown."""
     started: list[tuple[uvicorn.Server, threading.Thread]] = []
+    stack = ExitStack()
 
-    def start(**overrides: Any) -> Server:
+    def start(
+        wrap: Callable[[LinkedInProvider], LinkedInProvider] | None = None, **overrides: Any
+    ) -> Server:
+        """``wrap``: the simulator is behind this provider (``testing.ProviderWrapper``)."""
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
             time_scale=86400,
@@ -60,7 +66,8 @@ def serve(tmp_path: Path) -> Iterator[Any]:
             executor_id=f"dashboard-test-{uuid.uuid4().hex[:8]}",
             **({"api_key": API_KEY} | overrides),
         )
-        app = create_app(settings)
+        options = stack.enter_context(wrapped_sandbox(settings, wrap)) if wrap else {}
+        app = create_app(settings, **options)
         port = _free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
         server = uvicorn.Server(config)
@@ -78,6 +85,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     for server, thread in started:
         server.should_exit = True
         thread.join(timeout=20)
+    stack.close()
 
 
 @pytest.fixture

@@ -27,9 +27,11 @@ class Funnel(BaseModel):
     invited: int = Field(description="Invitations sent (or already connected).")
     accepted: int
     replied: int
+    positive: int = Field(description="Replies marked interested.")
     acceptance_rate: float | None = Field(description="accepted / invited")
     reply_rate: float | None = Field(description="replied / invited")
     reply_rate_connected: float | None = Field(description="replied / accepted")
+    positive_rate: float | None = Field(description="positive / replied")
 
 
 class Daily(BaseModel):
@@ -52,21 +54,19 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _funnel(journeys: int, invited: int, accepted: int, replied: int) -> Funnel:
-    return Funnel(
-        journeys=journeys,
-        invited=invited,
-        accepted=accepted,
-        replied=replied,
-        acceptance_rate=_rate(accepted, invited),
-        reply_rate=_rate(replied, invited),
-        reply_rate_connected=_rate(replied, accepted),
-    )
-
-
 def _of(counts: tallies.Counts | None) -> Funnel:
-    counts = counts or tallies.Counts()
-    return _funnel(counts.journeys, counts.invited, counts.accepted, counts.replied)
+    c = counts or tallies.Counts()
+    return Funnel(
+        journeys=c.journeys,
+        invited=c.invited,
+        accepted=c.accepted,
+        replied=c.replied,
+        positive=c.positive,
+        acceptance_rate=_rate(c.accepted, c.invited),
+        reply_rate=_rate(c.replied, c.invited),
+        reply_rate_connected=_rate(c.replied, c.accepted),
+        positive_rate=_rate(c.positive, c.replied),
+    )
 
 
 def funnel(

@@ -33,6 +33,9 @@ class JourneyOut(BaseModel):
     invited_at: datetime | None
     accepted_at: datetime | None
     replied_at: datetime | None
+    reply_intent: str | None = Field(
+        default=None, description="What the reply means, as marked (interested, question, …)."
+    )
     ended_at: datetime | None
     end_reason: str | None
     follow_ups_sent: int

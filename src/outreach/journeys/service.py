@@ -37,6 +37,7 @@ def to_out(journey: Journey) -> JourneyOut:
                 if c.key in JourneyOut.model_fields
             },
             "status": journey.status.value,
+            "reply_intent": journey.reply_intent.value if journey.reply_intent else None,
             "public_identifier": p.public_identifier,
             "name": name,
         }

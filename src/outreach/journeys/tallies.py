@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.models import JourneyStatus, JourneyTally
 
 T = JourneyTally
-_SUMS = ("journeys", "invited", "accepted", "replied", "held", "prospects")
+_SUMS = ("journeys", "invited", "accepted", "replied", "positive", "held", "prospects")
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Counts:
     invited: int = 0
     accepted: int = 0
     replied: int = 0
+    positive: int = 0  # replies marked interested
     held: int = 0
     prospects: int = 0
 

@@ -36,9 +36,10 @@ from outreach.campaigns.schemas import (
 )
 from outreach.db import DbId
 from outreach.events import EventResult, SeedEvent
+from outreach.journeys import commands as journey_commands
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
-from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus
+from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus, ReplyIntent
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospects
 from outreach.prospects import dnc, listing
@@ -580,6 +581,25 @@ def campaign_journeys(
 def get_journey(journey_id: Id, session: ReadSession, rt: Rt) -> Any:
     """The journey, its timeline, and `wait`: what it waits for, until when, and why."""
     return journeys.journey_detail(session, journey_id, now=rt.clock.now(), scale=rt.clock.scale)
+
+
+class ReplyMark(BaseModel):
+    intent: ReplyIntent | None = Field(
+        description="What the reply means; null takes a mark back. `interested` counts as "
+        "the funnel's positive step."
+    )
+
+
+@router.post(
+    "/journeys/{journey_id}/reply-intent",
+    response_model=JourneyOut,
+    tags=["journeys"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def mark_reply(journey_id: Id, data: ReplyMark, rt: Rt, principal: ApiPrincipal) -> Any:
+    """Say what the prospect's reply means (on the timeline, with who said it). A journey
+    with no reply yet answers 409."""
+    return journey_commands.mark_reply(rt, journey_id, data.intent, by=principal.username)
 
 
 # -- users and API keys -------------------------------------------------------------------

@@ -8,6 +8,7 @@ the dashboard shows its errors as pages.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,13 +58,19 @@ HTTP_CODES = {
 }
 
 
-def create_app(settings: Settings | None = None, *, workers: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, workers: bool = True, **start_options: Any
+) -> FastAPI:
+    """The app; its lifespan starts the runtime (``start_options`` go to ``runtime.start``:
+    a provider, a clock, a simulator of one's own)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # DBOS refuses to launch or register queues from a running event loop.
-        app.state.runtime = await asyncio.to_thread(runtime.start, settings, workers=workers)
+        app.state.runtime = await asyncio.to_thread(
+            functools.partial(runtime.start, settings, workers=workers, **start_options)
+        )
         await asyncio.to_thread(_say_how_to_get_in, app.state.runtime)
         try:
             yield

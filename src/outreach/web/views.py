@@ -41,6 +41,7 @@ from outreach.campaigns.schemas import CampaignCreate, CampaignUpdate
 from outreach.campaigns.sequence import SequenceSpec, Templates
 from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
+from outreach.journeys import commands as journey_commands
 from outreach.journeys import service as journeys
 from outreach.journeys.waiting import hours_text
 from outreach.models import (
@@ -50,6 +51,7 @@ from outreach.models import (
     DoNotContactSource,
     JourneyStatus,
     PausedBy,
+    ReplyIntent,
 )
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospect_commands
@@ -1208,7 +1210,13 @@ def _journey(session: Session, journey_id: int, rt: Runtime) -> dict[str, Any]:
     journey = journeys.journey_detail(session, journey_id, now=now, scale=scale)
     campaign = campaigns.get_campaign(session, journey.campaign_id)
     sender = get_account(session, journey.account_id)
-    return {"journey": journey, "campaign": campaign, "sender": sender, "tz": sender.timezone}
+    return {
+        "journey": journey,
+        "campaign": campaign,
+        "sender": sender,
+        "tz": sender.timezone,
+        "intents": REPLY_INTENTS,
+    }
 
 
 JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
@@ -1217,6 +1225,32 @@ JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
 @pages.get("/journeys/{journey_id}", response_class=HTMLResponse)
 def journey_page(journey_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
     return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id, rt))
+
+
+REPLY_INTENTS = {intent.value: intent.value.replace("_", " ") for intent in ReplyIntent}
+
+
+@pages.post("/journeys/{journey_id}/reply-intent", response_class=HTMLResponse)
+def mark_reply(
+    journey_id: Id,
+    request: Request,
+    rt: Rt,
+    principal: auth.PageUser,
+    intent: str = Form(default="", max_length=40),
+) -> Response:
+    """Mark what the reply means; the journey's page again (with the error, if any)."""
+    try:
+        if intent and intent not in REPLY_INTENTS:
+            raise InvalidInput(
+                f"unknown intent {intent!r}", details={"allowed": list(REPLY_INTENTS)}
+            )
+        chosen = ReplyIntent(intent) if intent else None
+        journey_commands.mark_reply(rt, journey_id, chosen, by=principal.username)
+    except OutreachError as exc:
+        with rt.sessions() as session:
+            context = _journey(session, journey_id, rt) | {"mark_error": exc}
+        return _render(request, rt, "journey.html", context, status_code=exc.status_code)
+    return RedirectResponse(f"/journeys/{journey_id}", status_code=303)
 
 
 def _runs(rt: Runtime, filters: runs.RunFilters, page: int) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""journey tallies: counts per campaign, sender and state kept by the database itself
-(triggers on journeys and prospects write signed deltas; the app folds them now and
-then), so summaries and funnels over a million journeys read a few hundred rows
+"""journey tallies and reply intents: counts per campaign, sender and state kept by the
+database itself (triggers on journeys and prospects write signed deltas; the app folds
+them now and then), so summaries and funnels over a million journeys read a few hundred
+rows; what a reply means (journeys.reply_intent), "interested" being the funnel's
+positive step
 
 Revision ID: 0009
 Revises: 0008
@@ -19,7 +21,10 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = "campaign_id, account_id, status, journeys, invited, accepted, replied, held, prospects"
+COLUMNS = (
+    "campaign_id, account_id, status, journeys, invited, accepted, replied, positive, held, "
+    "prospects"
+)
 
 
 def _journey(row: str, sign: str, held: str) -> str:
@@ -29,26 +34,32 @@ def _journey(row: str, sign: str, held: str) -> str:
         f"{sign}(CASE WHEN {row}.invited_at IS NULL THEN 0 ELSE 1 END), "
         f"{sign}(CASE WHEN {row}.accepted_at IS NULL THEN 0 ELSE 1 END), "
         f"{sign}(CASE WHEN {row}.replied_at IS NULL THEN 0 ELSE 1 END), "
+        f"{sign}(CASE WHEN {row}.reply_intent = 'interested' THEN 1 ELSE 0 END), "
         f"{sign}(CASE WHEN {held} THEN 1 ELSE 0 END), 0"
     )
 
 
 def _prospect(row: str, sign: str) -> str:
-    return f"{row}.campaign_id, NULL, NULL, 0, 0, 0, 0, 0, {sign}1"
+    return f"{row}.campaign_id, NULL, NULL, 0, 0, 0, 0, 0, 0, {sign}1"
 
 
-# A journey's update counts only when what the tallies hold changes.
-CHANGED = " OR ".join(
-    [
-        "OLD.campaign_id <> NEW.campaign_id",
-        "OLD.account_id <> NEW.account_id",
-        "OLD.status <> NEW.status",
-        "(OLD.invited_at IS NULL) <> (NEW.invited_at IS NULL)",
-        "(OLD.accepted_at IS NULL) <> (NEW.accepted_at IS NULL)",
-        "(OLD.replied_at IS NULL) <> (NEW.replied_at IS NULL)",
-        "OLD.held <> NEW.held",
-    ]
-)
+def _changed(distinct: str) -> str:
+    """A journey's update counts only when what the tallies hold changes (``distinct``:
+    each database's null-safe "differs")."""
+    return " OR ".join(
+        [
+            "OLD.campaign_id <> NEW.campaign_id",
+            "OLD.account_id <> NEW.account_id",
+            "OLD.status <> NEW.status",
+            "(OLD.invited_at IS NULL) <> (NEW.invited_at IS NULL)",
+            "(OLD.accepted_at IS NULL) <> (NEW.accepted_at IS NULL)",
+            "(OLD.replied_at IS NULL) <> (NEW.replied_at IS NULL)",
+            "OLD.held <> NEW.held",
+            f"OLD.reply_intent {distinct} NEW.reply_intent",
+        ]
+    )
+
+
 INSERT = f"INSERT INTO journey_tallies ({COLUMNS}) VALUES"
 
 
@@ -59,7 +70,8 @@ def _sqlite_triggers() -> list[str]:
     return [
         f"""CREATE TRIGGER journeys_tally_insert AFTER INSERT ON journeys BEGIN
             {INSERT} ({_journey("NEW", "+", held("NEW"))}); END""",
-        f"""CREATE TRIGGER journeys_tally_update AFTER UPDATE ON journeys WHEN {CHANGED} BEGIN
+        f"""CREATE TRIGGER journeys_tally_update AFTER UPDATE ON journeys
+            WHEN {_changed("IS NOT")} BEGIN
             {INSERT} ({_journey("OLD", "-", held("OLD"))});
             {INSERT} ({_journey("NEW", "+", held("NEW"))}); END""",
         f"""CREATE TRIGGER journeys_tally_delete AFTER DELETE ON journeys BEGIN
@@ -90,7 +102,8 @@ def _postgres_triggers() -> list[str]:
         """CREATE TRIGGER journeys_tally AFTER INSERT OR DELETE ON journeys
             FOR EACH ROW EXECUTE FUNCTION journeys_tally()""",
         f"""CREATE TRIGGER journeys_tally_update AFTER UPDATE ON journeys
-            FOR EACH ROW WHEN ({CHANGED}) EXECUTE FUNCTION journeys_tally()""",
+            FOR EACH ROW WHEN ({_changed("IS DISTINCT FROM")})
+            EXECUTE FUNCTION journeys_tally()""",
         f"""CREATE FUNCTION prospects_tally() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
               IF TG_OP IN ('UPDATE', 'DELETE') THEN {INSERT} ({_prospect("OLD", "-")}); END IF;
@@ -106,6 +119,8 @@ def _postgres_triggers() -> list[str]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("journeys") as batch:
+        batch.add_column(sa.Column("reply_intent", sa.String(20), nullable=True))
     op.create_table(
         "journey_tallies",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -114,7 +129,15 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=True),
         *(
             sa.Column(name, sa.Integer(), nullable=False)
-            for name in ("journeys", "invited", "accepted", "replied", "held", "prospects")
+            for name in (
+                "journeys",
+                "invited",
+                "accepted",
+                "replied",
+                "positive",
+                "held",
+                "prospects",
+            )
         ),
     )
     op.create_index("ix_journey_tallies_campaign_id", "journey_tallies", ["campaign_id"])
@@ -126,12 +149,13 @@ def upgrade() -> None:
         f"""INSERT INTO journey_tallies ({COLUMNS})
         SELECT campaign_id, account_id, status, count(*), count(invited_at),
                count(accepted_at), count(replied_at),
+               sum(CASE WHEN reply_intent = 'interested' THEN 1 ELSE 0 END),
                sum(CASE WHEN {held} THEN 1 ELSE 0 END), 0
         FROM journeys GROUP BY campaign_id, account_id, status"""
     )
     op.execute(
         f"""INSERT INTO journey_tallies ({COLUMNS})
-        SELECT campaign_id, NULL, NULL, 0, 0, 0, 0, 0, count(*)
+        SELECT campaign_id, NULL, NULL, 0, 0, 0, 0, 0, 0, count(*)
         FROM prospects GROUP BY campaign_id"""
     )
     for statement in _postgres_triggers() if postgres else _sqlite_triggers():
@@ -156,3 +180,5 @@ def downgrade() -> None:
     op.drop_index("ix_journey_tallies_account", table_name="journey_tallies")
     op.drop_index("ix_journey_tallies_campaign_id", table_name="journey_tallies")
     op.drop_table("journey_tallies")
+    with op.batch_alter_table("journeys") as batch:
+        batch.drop_column("reply_intent")
