@@ -56,16 +56,17 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         wrap: Callable[[LinkedInProvider], LinkedInProvider] | None = None, **overrides: Any
     ) -> Server:
         """``wrap``: the simulator is behind this provider (``testing.ProviderWrapper``)."""
-        settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
-            time_scale=86400,
-            sandbox_error_rate=0,
-            sandbox_accept_rate=1.0,
-            sandbox_reply_rate=0.0,
-            sandbox_accept_delay_hours=(1.0, 12.0),
-            executor_id=f"dashboard-test-{uuid.uuid4().hex[:8]}",
-            **({"api_key": API_KEY} | overrides),
-        )
+        defaults: dict[str, Any] = {
+            "database_url": f"sqlite:///{tmp_path / 'outreach.db'}",
+            "time_scale": 86400,
+            "sandbox_error_rate": 0,
+            "sandbox_accept_rate": 1.0,
+            "sandbox_reply_rate": 0.0,
+            "sandbox_accept_delay_hours": (1.0, 12.0),
+            "executor_id": f"dashboard-test-{uuid.uuid4().hex[:8]}",
+            "api_key": API_KEY,
+        }
+        settings = Settings(**(defaults | overrides))
         options = stack.enter_context(wrapped_sandbox(settings, wrap)) if wrap else {}
         app = create_app(settings, **options)
         port = _free_port()

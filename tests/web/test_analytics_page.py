@@ -9,12 +9,18 @@ from typing import Any
 import httpx
 import pytest
 
-from outreach.testing import browser_login, ensure_user
+from outreach.testing import browser_login, ensure_user, wait_until
 from tests.web.conftest import KEY, shot
 
 pytestmark = pytest.mark.browser
 
 MARKUP = "<img src=x id=injected>"
+ALWAYS_OPEN = {
+    "work_start": "00:00",
+    "work_end": "23:59",
+    "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "warmup_days": 0,
+}
 
 
 def test_funnel_chart_and_comparison(serve: Any, browser: Any) -> None:
@@ -72,3 +78,37 @@ def test_funnel_chart_and_comparison(serve: Any, browser: Any) -> None:
         )
         assert api.get("/api/campaigns/999/analytics").status_code == 404
         assert api.get(f"/api/accounts/{sender['id']}/analytics").status_code == 200
+
+
+def test_a_reply_marked_interested_on_its_page_is_positive(serve: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve(sandbox_reply_rate=1.0)
+    ensure_user(server.runtime)
+    with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
+        sender = api.post("/api/accounts", json=ALWAYS_OPEN | {"name": "Ria"}).json()
+        campaign = api.post(
+            "/api/campaigns", json={"name": "Replies", "account_id": sender["id"]}
+        ).json()
+        rows = [{"profile_url": f"https://www.linkedin.com/in/answer-{i}/"} for i in range(2)]
+        api.post(f"/api/campaigns/{campaign['id']}/prospects", json=rows).raise_for_status()
+        api.post(f"/api/campaigns/{campaign['id']}/launch").raise_for_status()
+
+        def replied() -> list[dict[str, Any]]:
+            found = api.get(f"/api/campaigns/{campaign['id']}/journeys").json()
+            return [j for j in found if j["replied_at"]]
+
+        journey = wait_until(replied, timeout=60, what="a reply")[0]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(15_000)
+    browser_login(page, server.url)
+    page.goto(f"{server.url}/journeys/{journey['id']}")
+    mark = page.locator("#reply-mark")
+    mark.locator("select[name=intent]").select_option("interested")
+    mark.get_by_role("button", name="Save").click()
+    expect(page.locator("#journey-live .badge-interested")).to_be_visible()
+    expect(page.locator("#timeline")).to_contain_text("reply marked")
+    expect(mark.locator("select[name=intent]")).to_have_value("interested")
+    shot(page, "journey-reply-marked")
+    page.goto(f"{server.url}/campaigns/{campaign['id']}")
+    expect(page.locator("#analytics [data-step=positive] [data-value]")).to_have_text("1")
