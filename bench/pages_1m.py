@@ -10,6 +10,7 @@ baseline in the same run is ``GET /healthz`` (the app's fixed cost per request).
 
     .venv/bin/python bench/pages_1m.py [--prospects 1000000] [--only sqlite|postgres]
         [--keep FILE.db]  # SQLite: fill FILE.db once, measure it again on the next runs
+        [--keep-pg NAME]  # PostgreSQL: the same with the database NAME
         [--profile]       # print where each route's time goes: its slowest SQL statements
 """
 
@@ -190,9 +191,13 @@ def fill(url: str, prospects: int) -> None:
 
     with Session(engine) as session, session.begin():
         compact(session)  # as a worker does every 10 s: the fill's deltas, folded
+    if engine.dialect.name == "postgresql":
+        # The steady state autovacuum keeps: statistics, and the visibility map that lets
+        # an index-only scan skip the table (a bulk load leaves it empty).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("ANALYZE")
             for table in ("accounts", "campaigns", "prospects", "journeys", "sender_actions"):
                 top = f"(SELECT max(id) FROM {table})"
                 conn.exec_driver_sql(
@@ -319,39 +324,45 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--keep", type=Path, help="SQLite: this file, filled once and kept")
+    parser.add_argument("--keep-pg", help="PostgreSQL: this database, filled once and kept")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     for kind in ("sqlite", "postgres"):
-        if (args.only and args.only != kind) or (args.keep and kind != "sqlite"):
+        if args.only and args.only != kind:
             continue
+        kept = args.keep if kind == "sqlite" else args.keep_pg
+        if (args.keep or args.keep_pg) and not kept:
+            continue  # asked to keep a database of the other kind only
         with tempfile.TemporaryDirectory() as folder:
-            if args.keep:
-                url = f"sqlite:///{args.keep.resolve()}"
-            elif kind == "sqlite":
-                url = f"sqlite:///{folder}/bench.db"
+            if kind == "sqlite":
+                url = f"sqlite:///{args.keep.resolve() if args.keep else folder + '/bench.db'}"
+                reuse = bool(args.keep and args.keep.exists())
             else:
-                name = f"bench_{uuid.uuid4().hex[:8]}"
-                admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+                database = args.keep_pg or f"bench_{uuid.uuid4().hex[:8]}"
                 with admin.connect() as conn:
-                    conn.exec_driver_sql(f"CREATE DATABASE {name}")
-                url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+                    found = "SELECT 1 FROM pg_database WHERE datname = %s"
+                    reuse = bool(conn.exec_driver_sql(found, (database,)).scalar())
+                    if not reuse:
+                        conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+                url = PG_ADMIN.rsplit("/", 1)[0] + f"/{database}"
             print(f"{kind}: {args.prospects:,} prospects, {CAMPAIGNS} campaigns, {SENDERS} senders")
-            if args.keep and args.keep.exists():
+            if reuse:
                 from outreach.db import create_engine
                 from outreach.migrations import upgrade
 
-                print(f"  reusing {args.keep} (migrated to the newest schema)")
+                print(f"  reusing {kept} (migrated to the newest schema)")
                 upgrade(create_engine(url))
             else:
                 fill(url, args.prospects)
             rows = measure(url, args.rounds, profile=args.profile)
             print(f"  {'route':44} {'p50 ms':>8} {'p95 ms':>8}  goal p95 <= 150")
-            for name, p50, p95 in rows:
+            for route, p50, p95 in rows:
                 flag = "ok" if p95 <= 150 else "OVER"
-                print(f"  {name:44} {p50:8.1f} {p95:8.1f}  {flag}")
-            if kind == "postgres":
+                print(f"  {route:44} {p50:8.1f} {p95:8.1f}  {flag}")
+            if kind == "postgres" and not args.keep_pg:
                 with admin.connect() as conn:
-                    conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+                    conn.exec_driver_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

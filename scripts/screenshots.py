@@ -91,10 +91,21 @@ def _seed(url: str) -> dict[str, Any]:
         api.post(f"/api/accounts/{ny['id']}/pause").raise_for_status()
         journeys = api.get(f"/api/campaigns/{founders['id']}/journeys").json()
         runs = api.get("/api/runs", params={"campaign_id": founders["id"], "limit": 50}).json()
+        replied = [
+            j
+            for c in (founders, cto)
+            for j in api.get(f"/api/campaigns/{c['id']}/journeys").json()
+            if j["replied_at"]
+        ]
+        if replied:  # a person reads the first reply as interested: the funnel's positive step
+            api.post(
+                f"/api/journeys/{replied[0]['id']}/reply-intent", json={"intent": "interested"}
+            ).raise_for_status()
     stage = next((r for r in runs if r["journey_id"]), runs[0])
     return {
         "campaign": founders["id"],
         "journey": journeys[0]["id"],
+        "replied": replied[0]["id"] if replied else None,
         "account": paris["id"],
         "run": stage["workflow_id"],
     }
@@ -131,6 +142,7 @@ def main() -> None:
                 "campaign": f"/campaigns/{ids['campaign']}",
                 "sequence-editor": f"/campaigns/{ids['campaign']}/sequence",
                 "journey": f"/journeys/{ids['journey']}",
+                **({"journey-replied": f"/journeys/{ids['replied']}"} if ids["replied"] else {}),
                 "runs": f"/runs?campaign={ids['campaign']}",
                 "run": f"/runs/{ids['run']}",
                 "accounts": "/accounts",

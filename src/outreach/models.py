@@ -249,7 +249,7 @@ class Journey(Base):
         # The notification area: failed journeys by when they ended, replies by when.
         sa.Index("ix_journeys_status_ended", "status", "ended_at"),
         sa.Index("ix_journeys_replied_at", "replied_at"),
-        # The summaries: held journeys per campaign; a sender's invitations unanswered.
+        # Held journeys per campaign; a sender's invitations waiting to be withdrawn.
         sa.Index(
             "ix_journeys_held",
             "campaign_id",
@@ -262,7 +262,6 @@ class Journey(Base):
             sqlite_where=sa.text("stage = 'withdraw'"),
             postgresql_where=sa.text("stage = 'withdraw'"),
         ),
-        sa.Index("ix_journeys_sender_status", "account_id", "status"),
         # The errors page: failed journeys and those that met an error, newest first.
         sa.Index(
             "ix_journeys_troubled",
@@ -347,6 +346,7 @@ class SenderAction(Base):
     __table_args__ = (
         sa.Index("ix_sender_actions_account_kind_at", "account_id", "kind", "at"),
         sa.Index("ix_sender_actions_campaign_kind_at", "campaign_id", "kind", "at"),
+        sa.Index("ix_sender_actions_kind_at", "kind", "at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))

@@ -35,6 +35,7 @@ from outreach.accounts.governor import (
 from outreach.accounts.schemas import Governor, Usage
 from outreach.campaigns.rotation import SenderLoad
 from outreach.campaigns.scheduling import WorkingHours
+from outreach.journeys import tallies
 from outreach.models import (
     TERMINAL_STATUSES,
     Account,
@@ -120,22 +121,16 @@ def history(session: Session, account: Account, now: datetime) -> History:
 
 
 def pending_invitations(session: Session, account_id: int) -> int:
-    """The sender's invitations out and unanswered: waiting for the check, or to be
-    withdrawn."""
-    invited = sa.select(sa.func.count()).where(
-        Journey.account_id == account_id, Journey.status == JourneyStatus.INVITED
-    )
-    # Two counts, each from its index (an OR of the two would scan the sender's journeys).
+    """The sender's invitations out and unanswered: waiting for the check (its journeys
+    ``invited``, from the tallies), or to be withdrawn (a small partial index)."""
+    invited = tallies.by_sender(session, [account_id]).get(account_id)
     withdrawing = sa.select(sa.func.count()).where(
         Journey.account_id == account_id,
         Journey.stage == "withdraw",
         Journey.status != JourneyStatus.INVITED,
     )
-    return int(
-        session.execute(
-            sa.select(invited.scalar_subquery() + withdrawing.scalar_subquery())
-        ).scalar_one()
-    )
+    waiting = invited.per_status.get(JourneyStatus.INVITED, 0) if invited else 0
+    return waiting + int(session.execute(withdrawing).scalar_one())
 
 
 def _waiting(account_id: int) -> sa.Select[int, int, datetime]:
@@ -295,7 +290,8 @@ def counts_today_and_week(
             sa.func.count().filter(SenderAction.at >= today),
             sa.func.count(),
         )
-        .where(SenderAction.account_id == account.id)
+        # Each kind named: one index range per kind, not the sender's whole history.
+        .where(SenderAction.account_id == account.id, SenderAction.kind.in_(list(Action)))
         .where(SenderAction.at >= week, SenderAction.at < tomorrow)
         .group_by(SenderAction.kind)
     )

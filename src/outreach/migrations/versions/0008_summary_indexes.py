@@ -1,6 +1,6 @@
-"""summary indexes: held journeys per campaign, a sender's invitations waiting for an
-answer (status per sender, withdrawals per sender) and the errors page's journeys, so
-the overview, the accounts and the errors pages read small index ranges, not all journeys
+"""summary indexes: held journeys per campaign, a sender's invitations waiting to be
+withdrawn, the errors page's journeys and everyone's actions by kind and time (the
+analytics' days), so those pages read small index ranges, not all journeys
 
 Revision ID: 0008
 Revises: 0007
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sqlite_where=sa.text("stage = 'withdraw'"),
         postgresql_where=sa.text("stage = 'withdraw'"),
     )
-    op.create_index("ix_journeys_sender_status", "journeys", ["account_id", "status"])
+    op.create_index("ix_sender_actions_kind_at", "sender_actions", ["kind", "at"])
     op.create_index(
         "ix_journeys_troubled",
         "journeys",
@@ -50,7 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sender_actions_kind_at", table_name="sender_actions")
     op.drop_index("ix_journeys_troubled", table_name="journeys")
-    op.drop_index("ix_journeys_sender_status", table_name="journeys")
     op.drop_index("ix_journeys_sender_withdraw", table_name="journeys")
     op.drop_index("ix_journeys_held", table_name="journeys")
