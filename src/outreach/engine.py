@@ -149,7 +149,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         polling_interval_sec=rt.settings.poll_seconds,
         on_conflict="always_update",
     )
-    rt.every(TALLY_COMPACT_SECONDS, lambda: compact_tallies(rt), "tallies")
+    rt.every(TALLY_COMPACT_SECONDS, TallyFolder(rt).fold, "tallies")
     if not workers:
         return
     rt.every(
@@ -208,12 +208,23 @@ def _simulated_cron(rt: Runtime, sweep: Callable[[datetime, Any], None]) -> None
         fire = croniter(rt.settings.sweep_cron, max(fire, rt.clock.now())).get_next(datetime)
 
 
-def compact_tallies(rt: Runtime) -> int:
-    """Fold the journey tallies' deltas (see ``journeys.tallies``). How many were folded."""
-    from outreach.journeys.tallies import compact
+class TallyFolder:
+    """Folds the journey tallies' deltas (``journeys.tallies.compact``), unless no row came
+    since its last fold (a delta it misses stays counted, and is folded next time)."""
 
-    with transaction(rt) as session:
-        return compact(session)
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.top: int | None = None  # the newest row right after the last fold
+
+    def fold(self) -> int:
+        from outreach.journeys import tallies
+
+        with transaction(self.rt) as session:
+            if tallies.newest(session) == self.top:
+                return 0
+            folded = tallies.compact(session)
+            self.top = tallies.newest(session)
+            return folded
 
 
 def governor_round(rt: Runtime) -> int:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.sequence import SequenceSpec, Templates
 from outreach.db import create_engine, make_sessionmaker, transaction
+from outreach.engine import TallyFolder
 from outreach.journeys import tallies
 from outreach.migrations import upgrade
 from outreach.models import (
@@ -228,4 +230,23 @@ def test_writers_racing_a_compaction_lose_nothing(database_url: str) -> None:
             _check(session)
     finally:
         stop.set()
+        engine.dispose()
+
+
+def test_the_folder_folds_only_when_rows_came(database_url: str) -> None:
+    engine = _setup(database_url)
+    factory = make_sessionmaker(engine)
+    rng = random.Random(5)
+    folder = TallyFolder(SimpleNamespace(sessions=factory))  # type: ignore[arg-type]
+    try:
+        with transaction(factory) as session:
+            _add(session, rng, 30)
+        assert folder.fold() > 0
+        assert folder.fold() == 0  # nothing new: no write at all
+        with transaction(factory) as session:
+            _change(session, rng, 10)
+        assert folder.fold() > 0
+        with factory() as session:
+            _check(session)
+    finally:
         engine.dispose()

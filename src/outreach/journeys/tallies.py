@@ -76,6 +76,12 @@ def total(session: Session) -> Counts:
     return counts
 
 
+def newest(session: Session) -> int | None:
+    """The id of the newest row (``None``: no row)."""
+    top: int | None = session.execute(sa.select(sa.func.max(T.id))).scalar_one()
+    return top
+
+
 def compact(session: Session) -> int:
     """Fold the deltas into one row per (campaign, sender, state); rows that sum to
     nothing go. How many rows were folded.
@@ -99,7 +105,7 @@ def compact(session: Session) -> int:
             )
         ).scalar_one()
         return int(folded)
-    top = session.execute(sa.select(sa.func.max(T.id))).scalar_one()
+    top = newest(session)
     if top is None:
         return 0
     rows = session.execute(sa.select(sa.func.count()).where(T.id <= top)).scalar_one()
