@@ -91,21 +91,29 @@ def _seed(url: str) -> dict[str, Any]:
         api.post(f"/api/accounts/{ny['id']}/pause").raise_for_status()
         journeys = api.get(f"/api/campaigns/{founders['id']}/journeys").json()
         runs = api.get("/api/runs", params={"campaign_id": founders["id"], "limit": 50}).json()
-        replied = [
-            j
-            for c in (founders, cto)
-            for j in api.get(f"/api/campaigns/{c['id']}/journeys").json()
-            if j["replied_at"]
-        ]
-        if replied:  # a person reads the first reply as interested: the funnel's positive step
+
+        def replied() -> list[dict[str, Any]]:
+            return [
+                j
+                for c in (founders, cto)
+                for j in api.get(f"/api/campaigns/{c['id']}/journeys").json()
+                if j["replied_at"]
+            ]
+
+        for _ in range(40):  # the first reply comes a few simulated weeks in
+            if found := replied():
+                break
+            time.sleep(0.5)
+        replied_ = found
+        if replied_:  # a person reads the first reply as interested: the funnel's positive step
             api.post(
-                f"/api/journeys/{replied[0]['id']}/reply-intent", json={"intent": "interested"}
+                f"/api/journeys/{replied_[0]['id']}/reply-intent", json={"intent": "interested"}
             ).raise_for_status()
     stage = next((r for r in runs if r["journey_id"]), runs[0])
     return {
         "campaign": founders["id"],
         "journey": journeys[0]["id"],
-        "replied": replied[0]["id"] if replied else None,
+        "replied": replied_[0]["id"] if replied_ else None,
         "account": paris["id"],
         "run": stage["workflow_id"],
     }
