@@ -56,6 +56,29 @@ runs_app = typer.Typer(
     help="Workflow runs, in words: list, and one run's steps.", no_args_is_help=True
 )
 app.add_typer(runs_app, name="runs")
+replies_app = typer.Typer(help="Replies: what they mean.", no_args_is_help=True)
+app.add_typer(replies_app, name="replies")
+
+
+@replies_app.command("classify")
+def replies_classify(as_json: JsonFlag = False) -> None:
+    """Classify replies read from standard input, one per line: its intent and confidence
+    (and a return date, a person named, a question), by the built-in classifier."""
+    from outreach.replies.classify import classify
+
+    table = None if as_json else Table("intent", "confidence", "extracted", "reply")
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        read = classify(text)
+        if table is None:
+            print(json.dumps(read.as_dict() | {"text": text}, ensure_ascii=False), flush=True)
+            continue
+        found = read.return_date or read.referral or read.question or ""
+        table.add_row(read.intent.value, f"{read.confidence:.2f}", escape(str(found)), escape(text))
+    if table is not None:
+        console.print(table)
 
 
 def _print_json(found: Any) -> None:

@@ -71,7 +71,19 @@ def test_a_reply_marked_interested_is_the_funnels_positive_step(database_url: st
             assert answer.status_code == 200
             return answer.json()["funnel"]  # type: ignore[no-any-return]
 
-        assert funnel()["positive"] == 0
+        # On arrival each reply was read by the built-in classifier: its intent is the
+        # journey's until a person says otherwise.
+        found = api.get(f"/api/campaigns/{campaign_id}/journeys").json()
+        intents = {j["id"]: j["reply_intent"] for j in found if j["replied_at"]}
+        assert None not in intents.values()
+        assert funnel()["positive"] == sum(v == "interested" for v in intents.values())
+        received = [
+            e
+            for e in api.get(f"/api/journeys/{replied[0]}").json()["events"]
+            if e["kind"] == "reply_received"
+        ]
+        assert received[-1]["details"]["intent"] == intents[replied[0]]
+        assert received[-1]["details"]["classifier"] == "rules-v1"
         quiet = api.post(
             f"/api/journeys/{by_status['completed']}/reply-intent", json={"intent": "interested"}
         )

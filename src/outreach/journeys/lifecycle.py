@@ -53,6 +53,7 @@ from outreach.models import (
 from outreach.prospects.dnc import blocked_prospect_ids
 from outreach.prospects.repository import pending_prospects, prospect_variables
 from outreach.queues import ACTIONS_QUEUE
+from outreach.replies.classify import classify
 from outreach.uow import Work, defer
 
 ERROR_LIMIT = 2000  # characters of a provider's error kept on the journey
@@ -866,7 +867,11 @@ def wake_sender(session: Session, now: datetime, account_id: int) -> int:
 def reply_received(
     session: Session, journey: Journey, *, now: datetime, text: str, message_id: str, source: str
 ) -> None:
-    """A reply ends the journey (a completed one too: the answer is the outcome that counts)."""
+    """A reply ends the journey (a completed one too: the answer is the outcome that counts).
+
+    The built-in classifier reads it (as data): its intent is on the event, and becomes the
+    journey's ``reply_intent`` unless one was said already (a person's mark stands)."""
+    read = classify(text, today=now.date())
     add_event(
         session,
         journey,
@@ -875,7 +880,14 @@ def reply_received(
         text=text,
         message_id=message_id,
         source=source,
+        intent=read.intent.value,
+        confidence=read.confidence,
+        classifier=read.classifier,
+        return_date=read.return_date.isoformat() if read.return_date else None,
+        referral=read.referral,
     )
+    if journey.reply_intent is None:
+        journey.reply_intent = read.intent
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
