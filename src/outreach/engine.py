@@ -137,7 +137,8 @@ def _start(work: Work) -> None:
 def register(rt: Runtime) -> None:
     """Import the workflow modules so DBOS knows them before launch."""
     import outreach.campaigns.workflows
-    import outreach.journeys.workflows  # noqa: F401
+    import outreach.journeys.workflows
+    import outreach.replies.workflows  # noqa: F401
 
 
 def after_launch(rt: Runtime, *, workers: bool) -> None:

@@ -21,6 +21,7 @@ from outreach.models import (
     DoNotContactSource,
     JourneyStatus,
     Prospect,
+    ReplyIntent,
 )
 from outreach.prospects import dnc
 from outreach.prospects.commands import (
@@ -35,6 +36,7 @@ from outreach.prospects.schemas import DoNotContactIn
 from outreach.runtime import Runtime
 from outreach.testing import (
     accepts_silently,
+    all_ended,
     always_open_account,
     by_slug,
     events,
@@ -267,3 +269,48 @@ def test_a_completed_campaign_owns_nobody(rt: Runtime) -> None:
     remove_do_not_contact(rt, list_do_not_contact(rt)[0].id)
     result = imported(rt, campaign(rt, "Next"), {"public_identifier": people[0].slug})
     assert (result.imported, result.conflicts) == (1, [])
+
+
+# -- what a reply asks ----------------------------------------------------------------------
+
+
+def test_a_reply_that_asks_to_stop_puts_the_person_on_the_list(database_url: str) -> None:
+    """ "Please remove me from your list" (read by the built-in classifier) puts its writer
+    on the do-not-contact list, as the reply agent, after the reply's commit; a reply that
+    says yes does not; the person cannot be imported into another campaign."""
+    with started(test_settings(database_url)) as rt:
+        stop = find_people(
+            rt,
+            1,
+            lambda p: (
+                p.accepts and p.replies_after == 1 and p.reply_text.startswith("Please remove me")
+            ),
+        )
+        keen = find_people(
+            rt,
+            1,
+            lambda p: (
+                p.accepts and p.replies_after == 1 and p.reply_text.startswith("Sure, let's talk")
+            ),
+        )
+        campaign_id = new_campaign(rt, stop + keen)
+        launch(rt, campaign_id)
+        wait_until(lambda: all_ended(rt, campaign_id), timeout=90, what="both replies")
+
+        def listed() -> list[Any]:
+            with rt.sessions() as session:
+                return dnc.list_entries(session)
+
+        entries = wait_until(listed, what="the entry the reply asked for")
+        assert [(e.kind, e.value, e.source) for e in entries] == [
+            (DoNotContactKind.PERSON, stop[0].slug, DoNotContactSource.REPLY_AGENT)
+        ]
+        assert "unsubscribe" in (entries[0].reason or "")
+        intents = {j.prospect.public_identifier: j.reply_intent for j in journeys(rt, campaign_id)}
+        assert intents == {
+            stop[0].slug: ReplyIntent.UNSUBSCRIBE,
+            keen[0].slug: ReplyIntent.INTERESTED,
+        }
+        result = imported(rt, campaign(rt, "Later"), {"profile_url": stop[0].profile_url})
+        assert result.imported == 0
+        assert [b.public_identifier for b in result.blocked] == [stop[0].slug]

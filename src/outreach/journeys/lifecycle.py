@@ -48,6 +48,7 @@ from outreach.models import (
     JourneyEvent,
     JourneyStatus,
     PausedBy,
+    ReplyIntent,
     SenderAction,
 )
 from outreach.prospects.dnc import blocked_prospect_ids
@@ -888,6 +889,20 @@ def reply_received(
     )
     if journey.reply_intent is None:
         journey.reply_intent = read.intent
+    if read.intent is ReplyIntent.UNSUBSCRIBE or read.matched == (
+        ReplyIntent.NOT_INTERESTED.value,
+    ):
+        # "Stop", or a plain no (nothing else in it): never contacted again, anywhere.
+        # After this commit, in its own transaction (it locks other senders' journeys).
+        said = read.intent.value.replace("_", " ")
+        defer(
+            session,
+            Work(
+                "outreach.replies.workflows:stop_contacting",
+                (journey.prospect.public_identifier, f"replied “{said}” ({read.classifier})"),
+                workflow_id=f"reply-dnc-{journey.id}-{message_id}"[:200],
+            ),
+        )
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
