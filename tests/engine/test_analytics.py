@@ -109,3 +109,13 @@ def test_a_reply_marked_interested_is_the_funnels_positive_step(database_url: st
         assert marked[-1]["details"]["by"]
         assert api.post(mark, json={"intent": None}).status_code == 200
         assert funnel()["positive"] == 0
+        # "unsubscribe", said by a person, puts the prospect on the do-not-contact list.
+        gone = api.post(f"/api/journeys/{replied[1]}/reply-intent", json={"intent": "unsubscribe"})
+        assert gone.status_code == 200
+
+        def listed() -> list[dict[str, object]]:
+            entries = api.get("/api/do-not-contact").json()
+            return [e for e in entries if e["value"] == gone.json()["public_identifier"]]
+
+        entry = wait_until(listed, what="the do-not-contact entry")[0]
+        assert entry["source"] == "person" and "unsubscribe" in str(entry["reason"])
