@@ -156,6 +156,7 @@ def main() -> None:
                 "accounts": "/accounts",
                 "account-edit": f"/accounts/{ids['account']}",
                 "analytics": "/analytics",
+                "inbox": "/inbox",
                 "notifications": "/notifications",
                 "errors": "/errors",
                 "do-not-contact": "/do-not-contact",

@@ -34,7 +34,7 @@ from outreach.campaigns.schemas import (
     LaunchRequest,
     PreviewRequest,
 )
-from outreach.db import DbId
+from outreach.db import MAX_ID, DbId
 from outreach.events import EventResult, SeedEvent
 from outreach.journeys import commands as journey_commands
 from outreach.journeys import service as journeys
@@ -51,6 +51,7 @@ from outreach.prospects.schemas import (
     one_or_many,
 )
 from outreach.prospects.upload import rows_from_upload
+from outreach.replies import inbox
 from outreach.runtime import Runtime
 from outreach.sandbox.api import router as sandbox_router
 from outreach.users import commands as users
@@ -581,6 +582,25 @@ def campaign_journeys(
 def get_journey(journey_id: Id, session: ReadSession, rt: Rt) -> Any:
     """The journey, its timeline, and `wait`: what it waits for, until when, and why."""
     return journeys.journey_detail(session, journey_id, now=rt.clock.now(), scale=rt.clock.scale)
+
+
+@router.get("/inbox", response_model=list[inbox.InboxRow], tags=["replies"])
+def list_inbox(
+    session: ReadSession,
+    response: Response,
+    intent: ReplyIntent | None = None,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    account_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Every prospect who replied, across senders and campaigns, newest first: what the
+    reply means (the classifier's reading, or a person's), the latest reply, how many.
+    How many match in all: `X-Total-Count`."""
+    filters = inbox.InboxFilters(intent, campaign_id, account_id)
+    found = inbox.list_inbox(session, filters, limit=limit, offset=offset)
+    response.headers[TOTAL] = str(found.total)
+    return found.rows
 
 
 class ReplyMark(BaseModel):

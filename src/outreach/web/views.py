@@ -67,6 +67,7 @@ from outreach.prospects.upload import (
     rows_from_file,
     rows_from_text,
 )
+from outreach.replies import inbox
 from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
@@ -1325,6 +1326,56 @@ def runs_page(
         return _runs(rt, filters, page)
 
     return _page(request, rt, RUNS, build)
+
+
+INBOX = {"": "inbox.html", "inbox-live": "_inbox_table.html"}
+INBOX_PAGE_SIZE = 50
+
+
+@pages.get("/inbox", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    rt: Rt,
+    session: Db,
+    intent: str = "",
+    campaign: str = "",
+    sender: str = "",
+    page: Page = 1,
+) -> HTMLResponse:
+    """Every prospect who replied, newest first, with what the reply means."""
+
+    def build() -> dict[str, Any]:
+        if intent and intent not in REPLY_INTENTS:
+            raise InvalidInput(
+                f"unknown intent {intent!r}", details={"allowed": list(REPLY_INTENTS)}
+            )
+        filters = inbox.InboxFilters(
+            ReplyIntent(intent) if intent else None,
+            _id_param(campaign, "campaign"),
+            _id_param(sender, "sender"),
+        )
+        found = inbox.list_inbox(
+            session, filters, limit=INBOX_PAGE_SIZE, offset=(page - 1) * INBOX_PAGE_SIZE
+        )
+        values = {"intent": intent, "campaign": campaign, "sender": sender}
+
+        def query_with(**changes: Any) -> str:
+            return urlencode({k: v for k, v in (values | changes).items() if v})
+
+        return {
+            "inbox": found,
+            "intent": intent,
+            "campaign": filters.campaign_id,
+            "sender": filters.account_id,
+            "page": page,
+            "pages": max(1, -(-found.total // INBOX_PAGE_SIZE)),
+            "query_with": query_with,
+            "intents": REPLY_INTENTS,
+            "all_campaigns": campaigns.list_campaigns(session),
+            "all_senders": list_accounts(session),
+        }
+
+    return _page(request, rt, INBOX, build)
 
 
 RUN = {"": "run.html", "run-live": "_run_live.html"}
