@@ -25,6 +25,13 @@ from outreach.web.app import create_app
 CHROMIUM = Path(CHROMIUM_PATH)
 API_KEY = "correct horse battery staple"
 KEY = {"Authorization": f"Bearer {API_KEY}"}
+# A sender that works around the clock, every day, at once (no warm-up): as JSON.
+ALWAYS_OPEN = {
+    "work_start": "00:00",
+    "work_end": "23:59",
+    "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "warmup_days": 0,
+}
 SHOTS = Path("/tmp/outreach-shots")  # screenshots of every page, for a person to look at
 
 

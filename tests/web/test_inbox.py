@@ -10,17 +10,11 @@ import httpx
 import pytest
 
 from outreach.testing import browser_login, ensure_user, wait_until
-from tests.web.conftest import KEY, shot
+from tests.web.conftest import ALWAYS_OPEN, KEY, shot
 
 pytestmark = pytest.mark.browser
 
 MARKUP = "<img src=x id=injected>"
-ALWAYS_OPEN = {
-    "work_start": "00:00",
-    "work_end": "23:59",
-    "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    "warmup_days": 0,
-}
 SAID = {
     "stop": f"{MARKUP} Please stop messaging me.",
     "keen": "Sounds great, let's talk on Thursday.",

@@ -18,17 +18,11 @@ from outreach.testing import (
     find_people,
     wait_until,
 )
-from tests.web.conftest import KEY, shot
+from tests.web.conftest import ALWAYS_OPEN, KEY, shot
 
 pytestmark = pytest.mark.browser
 
 MARKUP = "<img src=x id=injected>"
-ALWAYS_OPEN = {
-    "work_start": "00:00",
-    "work_end": "23:59",
-    "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-    "warmup_days": 0,
-}
 
 
 def test_runs_in_words_filters_steps_and_bulk_pause(serve: Any, browser: Any) -> None:
