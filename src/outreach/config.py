@@ -98,6 +98,29 @@ class Settings(BaseSettings):
         default=None, description="Queue polling interval; derived from the time scale when unset."
     )
     webhook_secret: SecretStr | None = None
+    # The reply agent.
+    draft_timeout_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="A draft no one decided on within this many wall-clock hours expires.",
+    )
+    draft_only: bool = Field(
+        default=False,
+        description="Send no answer through the provider: a person copies the approved text "
+        "into LinkedIn and marks it sent.",
+    )
+    notify_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Where a new draft is announced (a POST), if anywhere; kept secret, as "
+        "a Slack webhook's address is its key.",
+    )
+    notify_format: Literal["json", "slack"] = Field(
+        default="json", description="The announcement's body: generic JSON, or Slack's."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The dashboard's address as people reach it, for links in announcements.",
+    )
     unipile_dsn: str | None = Field(
         default=None, validation_alias=AliasChoices("UNIPILE_DSN", "OUTREACH_UNIPILE_DSN")
     )
@@ -116,6 +139,13 @@ class Settings(BaseSettings):
             )
         if value is not None and len(value.get_secret_value()) < 20:
             raise ValueError("OUTREACH_API_KEY is too short: use at least 20 characters")
+        return value
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("OUTREACH_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
         return value
 
     @field_validator("allowed_hosts", mode="before")

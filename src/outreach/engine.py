@@ -138,6 +138,7 @@ def register(rt: Runtime) -> None:
     """Import the workflow modules so DBOS knows them before launch."""
     import outreach.campaigns.workflows
     import outreach.journeys.workflows
+    import outreach.replies.agent
     import outreach.replies.workflows  # noqa: F401
 
 
@@ -160,6 +161,11 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         sooner=rt.governor_wanted,
     )
     _schedule_sweep(rt)
+    from outreach.replies.commands import expire_due
+
+    # Drafts expire within a minute of their deadline (sooner when the timeout is short).
+    every = max(0.2, min(60.0, rt.settings.draft_timeout_hours * 3600 / 10))
+    rt.every(every, lambda: expire_due(rt), "drafts")
     if rt.simulator is not None:
         from outreach.sandbox.courier import deliver_replies
 

@@ -102,6 +102,14 @@ class EventKind(enum.StrEnum):
     REPAIRED = "repaired"  # the sweep found the stage with no live workflow and re-ran it
     INVITATION_WITHDRAWN = "invitation_withdrawn"  # unanswered for days: taken back
     REPLY_MARKED = "reply_marked"  # a person said what the reply means (its intent)
+    # The reply agent's answer: drafted, decided by a person, sent once.
+    DRAFT_READY = "draft_ready"
+    DRAFT_SUPERSEDED = "draft_superseded"  # a newer reply came before it was sent
+    DRAFT_REJECTED = "draft_rejected"
+    DRAFT_EXPIRED = "draft_expired"
+    ANSWER_APPROVED = "answer_approved"
+    ANSWER_SENT = "answer_sent"
+    ANSWER_FAILED = "answer_failed"
 
 
 class ClockState(Base):
@@ -368,6 +376,55 @@ class InboundMessage(Base):
     text: Mapped[str] = mapped_column(sa.Text)
     at: Mapped[datetime]
     source: Mapped[str] = mapped_column(sa.String(20))  # webhook | poll | sandbox
+
+
+class DraftStatus(enum.StrEnum):
+    """Where an answer to a reply is: waiting for a person is this row, no workflow."""
+
+    PENDING = "pending"  # drafted, waiting for a person's decision
+    APPROVED = "approved"  # a person approved it; its send workflow runs
+    SENT = "sent"  # the provider took it
+    MARKED_SENT = "marked_sent"  # a person sent it by hand (draft-only mode) and said so
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # nobody decided in time
+    SUPERSEDED = "superseded"  # a newer reply came before it went out
+    FAILED = "failed"  # the provider refused it (the error says why)
+
+    @property
+    def is_open(self) -> bool:
+        return self in (DraftStatus.PENDING, DraftStatus.APPROVED)
+
+
+class ReplyDraft(Base):
+    """The reply agent's answer to one reply (one per conversation turn), and its fate.
+
+    ``created_at`` and the other moments are simulated time; ``expires_at`` is wall-clock
+    UTC, as a person's deadline is (under a compressed clock, 72 hours would be seconds).
+    """
+
+    __tablename__ = "reply_drafts"
+    __table_args__ = (sa.Index("ix_reply_drafts_status_expires", "status", "expires_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[int] = mapped_column(sa.ForeignKey("journeys.id"), index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    # The reply it answers: one draft per inbound message.
+    inbound_id: Mapped[int] = mapped_column(sa.ForeignKey("inbound_messages.id"), unique=True)
+    intent: Mapped[ReplyIntent] = mapped_column(_enum(ReplyIntent))
+    text: Mapped[str] = mapped_column(sa.Text)  # what the agent proposed
+    # What a person approved (the draft, edited, or their own words) and what went out.
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[DraftStatus] = mapped_column(_enum(DraftStatus), default=DraftStatus.PENDING)
+    # Who drafted it and how: drafter, classifier, confidence, prompt version, model, cost.
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # wall clock
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(sa.String(100))
+    sent_at: Mapped[datetime | None]
+    sent_message_id: Mapped[str | None] = mapped_column(sa.String(200))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    notified_at: Mapped[datetime | None]
+    notify_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class WebhookDelivery(Base):

@@ -67,9 +67,40 @@ class SequenceSpec(BaseModel):
         return self
 
 
+# The intents the reply agent drafts an answer to: not to "stop" or a plain "no" (those
+# people go on the do-not-contact list, and one more message is one too many).
+ANSWERED_INTENTS = (
+    "interested",
+    "question",
+    "later",
+    "out_of_office",
+    "referral",
+    "wrong_person",
+    "other",
+)
+# What an answer's template may read beyond the prospect's fields (absent when unknown).
+ANSWER_VARIABLES = {"return_date": "Monday 4 January", "referral": "Jordan Lee", "question": "?"}
+
+
 class Templates(BaseModel):
     invitation_note: str | None = DEFAULT_NOTE
     follow_ups: list[str] = Field(default_factory=lambda: list(DEFAULT_FOLLOW_UPS))
+    answers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The reply agent's draft per intent of the reply (Jinja, like the "
+        "follow-ups, plus `return_date`, `referral` and `question` when the reply gives "
+        "them); an intent not named here gets the built-in text.",
+    )
+
+    @model_validator(mode="after")
+    def _answered(self) -> Templates:
+        unknown = sorted(set(self.answers) - set(ANSWERED_INTENTS))
+        if unknown:
+            raise ValueError(
+                f"answers for {', '.join(unknown)}: the reply agent answers only "
+                f"{', '.join(ANSWERED_INTENTS)}"
+            )
+        return self
 
 
 class TemplateProblem(ValueError):
@@ -105,6 +136,9 @@ SAMPLE_PROSPECT = {
 }
 
 
+SAMPLE_ANSWER = SAMPLE_PROSPECT | ANSWER_VARIABLES
+
+
 def _named(templates: Templates) -> list[tuple[str, str]]:
     named = (
         []
@@ -135,6 +169,9 @@ def check_templates(templates: Templates, sequence: SequenceSpec) -> list[str]:
             continue
         sample = SAMPLE_PROSPECT | {var: f"sample {var}" for var in custom}
         problems.extend(_render_problems(name, source, sample))
+    for intent, source in templates.answers.items():
+        # Custom fields are not there when a reply comes: an answer reads the standard ones.
+        problems.extend(_render_problems(f"answers.{intent}", source, SAMPLE_ANSWER))
     return problems
 
 

@@ -866,12 +866,20 @@ def wake_sender(session: Session, now: datetime, account_id: int) -> int:
 
 
 def reply_received(
-    session: Session, journey: Journey, *, now: datetime, text: str, message_id: str, source: str
+    session: Session,
+    journey: Journey,
+    *,
+    now: datetime,
+    text: str,
+    message_id: str,
+    source: str,
+    inbound_id: int | None = None,
 ) -> None:
     """A reply ends the journey (a completed one too: the answer is the outcome that counts).
 
     The built-in classifier reads it (as data): its intent is on the event, and becomes the
-    journey's ``reply_intent`` unless one was said already (a person's mark stands)."""
+    journey's ``reply_intent`` unless one was said already (a person's mark stands). After
+    the commit the reply agent drafts an answer to the stored message ``inbound_id``."""
     read = classify(text, today=now.date())
     add_event(
         session,
@@ -901,6 +909,15 @@ def reply_received(
                 "outreach.replies.workflows:stop_contacting",
                 (journey.prospect.public_identifier, f"replied “{said}” ({read.classifier})"),
                 workflow_id=f"reply-dnc-{journey.id}-{message_id}"[:200],
+            ),
+        )
+    if inbound_id is not None:
+        defer(
+            session,
+            Work(
+                "outreach.replies.agent:reply_agent",
+                (inbound_id,),
+                workflow_id=f"reply-agent-{inbound_id}",
             ),
         )
     if journey.status not in TERMINAL_STATUSES:

@@ -76,7 +76,7 @@ def handling(exc: BaseException) -> Handling:
     return Handling.UNEXPECTED
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors:
         exc = exc.errors[-1]
     text = str(exc)
@@ -95,7 +95,7 @@ def read_profile(account: str, identifier: str) -> tuple[Profile, datetime]:
     return profile, rt.clock.now()
 
 
-def _acting_again() -> bool:
+def acting_again() -> bool:
     """Whether this step may have acted before: a retry, or its workflow recovered after a crash."""
     step = DBOS.step_status
     if step is not None and step.current_attempt:
@@ -116,7 +116,7 @@ def send_invitation(
     moment LinkedIn took it.
     """
     rt = current()
-    if _acting_again():
+    if acting_again():
         profile = rt.provider.get_profile(account, provider_id)
         if profile.connection is not Connection.NONE:
             return profile.invitation_id, rt.clock.now()
@@ -313,7 +313,7 @@ def _perform(ctx: StageContext, ref: StageRef) -> str:
 def _failed(ctx: StageContext, exc: BaseException) -> str:
     """Record what the failure means for the journey (``HANDLING``); the outcome's name."""
     kind = handling(exc)
-    error = _describe(exc)
+    error = describe(exc)
     cause = (
         exc.errors[-1]
         if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors

@@ -39,8 +39,8 @@ class Inbound:
     source: str  # webhook | poll | sandbox
 
 
-def _store_once(session: Session, row: dict[str, object]) -> bool:
-    """Insert the message unless its id is known; whether this call stored it."""
+def _store_once(session: Session, row: dict[str, object]) -> int | None:
+    """Insert the message unless its id is known; its row's id if this call stored it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(InboundMessage)
@@ -48,7 +48,8 @@ def _store_once(session: Session, row: dict[str, object]) -> bool:
         .on_conflict_do_nothing(index_elements=[InboundMessage.message_id])
         .returning(InboundMessage.id)
     )
-    return session.execute(statement).first() is not None
+    stored = session.execute(statement).first()
+    return None if stored is None else int(stored[0])
 
 
 def record_inbound(
@@ -78,7 +79,7 @@ def record_inbound(
             "source": inbound.source,
         },
     )
-    if not stored:
+    if stored is None:
         return "duplicate"
     if journey is None:
         return "no_journey"
@@ -89,6 +90,7 @@ def record_inbound(
         text=inbound.text,
         message_id=inbound.message_id,
         source=inbound.source,
+        inbound_id=stored,
     )
     return "processed"
 

@@ -1,0 +1,397 @@
+"""The reply agent: each reply drafted an answer, a person decides, the answer goes once.
+
+``reply_agent`` starts after the commit that recorded a reply (one workflow per reply,
+its id the reply's): it reads the reply, drafts an answer, stores the draft as a row that
+waits for a person (no workflow waits), and announces it. A person's approval
+(``commands.approve``) starts ``send_answer`` after its commit, under the draft's id, so
+an approval clicked twice, or by two people at once, sends one message. The send step
+looks at the chat first when it may be a second try (a worker killed mid-send), and right
+before it sends checks that no newer reply arrived: a reply between approval and send
+supersedes the draft, and nothing goes out until a person has seen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS
+from dbos import error as dbos_error
+from sqlalchemy.orm import Session
+
+from outreach import logs
+from outreach.accounts import pacing
+from outreach.accounts.governor import Action
+from outreach.campaigns.sequence import Templates
+from outreach.engine import tx
+from outreach.journeys import lifecycle
+from outreach.journeys.workflows import STEP_RETRIES, acting_again, describe
+from outreach.linkedin.provider import ChatMessage
+from outreach.models import (
+    Account,
+    Campaign,
+    DraftStatus,
+    EventKind,
+    InboundMessage,
+    Journey,
+    ReplyDraft,
+)
+from outreach.prospects.dnc import blocked_reason
+from outreach.prospects.repository import prospect_variables
+from outreach.replies import drafts, notify
+from outreach.replies.classify import classify
+from outreach.replies.service import Inbound, record_inbound
+from outreach.runtime import current
+
+log = logs.get("outreach.replies")
+
+
+def wall_now() -> datetime:
+    """A person's deadline runs on the wall clock, never the simulated one."""
+    return datetime.now(UTC)
+
+
+# -- drafting -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A reply to answer, and what drafting it reads."""
+
+    inbound_id: int
+    journey_id: int
+    text: str
+    at: datetime
+    variables: dict[str, Any]
+    templates: dict[str, Any]
+
+
+@DBOS.workflow()
+def reply_agent(inbound_id: int) -> str:
+    """Draft an answer to one reply and put it before a person. What became of it."""
+    with logs.bound(inbound_id=inbound_id, workflow_id=DBOS.workflow_id):
+        turn = tx(_turn, inbound_id)
+        if turn is None:
+            return "no journey"
+        proposal = draft_answer(turn)
+        draft_id = tx(_store, turn, proposal)
+        if draft_id is None:
+            return "superseded" if proposal else "no answer"
+        if current().settings.notify_webhook_url is not None:
+            announce(draft_id)
+        log.info("draft ready", draft_id=draft_id)
+        return "drafted"
+
+
+def _turn(session: Session, now: datetime, inbound_id: int) -> Turn | None:
+    message = session.get(InboundMessage, inbound_id)
+    if message is None or message.journey_id is None:
+        return None
+    journey = session.get(Journey, message.journey_id)
+    assert journey is not None
+    templates = session.execute(
+        sa.select(Campaign.templates).where(Campaign.id == journey.campaign_id)
+    ).scalar_one()
+    return Turn(
+        inbound_id=message.id,
+        journey_id=journey.id,
+        text=message.text,
+        at=message.at,
+        variables=prospect_variables(journey.prospect),
+        templates=templates,
+    )
+
+
+@DBOS.step()
+def draft_answer(turn: Turn) -> drafts.Proposal | None:
+    """The built-in drafter's answer (``None``: this reply gets none)."""
+    read = classify(turn.text, today=turn.at.date())
+    return drafts.draft(Templates.model_validate(turn.templates), turn.variables, read)
+
+
+def _newer_reply(session: Session, journey_id: int, inbound_id: int) -> int | None:
+    """The id of a reply to this journey that came after ``inbound_id``, if any."""
+    return session.execute(
+        sa.select(InboundMessage.id)
+        .where(InboundMessage.journey_id == journey_id, InboundMessage.id > inbound_id)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def _store(
+    session: Session, now: datetime, turn: Turn, proposal: drafts.Proposal | None
+) -> int | None:
+    """Store the draft (once per reply) and supersede the open drafts of earlier replies.
+
+    A draft whose reply is no longer the newest is stored superseded: the newer reply's
+    own agent drafts the answer that waits. The draft's id when one now waits.
+    """
+    journey = lifecycle.lock_journey(session, turn.journey_id, sender=False)
+    older = session.scalars(
+        sa.select(ReplyDraft).where(
+            ReplyDraft.journey_id == journey.id,
+            ReplyDraft.inbound_id < turn.inbound_id,
+            ReplyDraft.status.in_([DraftStatus.PENDING, DraftStatus.APPROVED]),
+        )
+    ).all()
+    for stale in older:
+        supersede(session, stale, journey, now=now, by_reply=turn.inbound_id)
+    if proposal is None:
+        return None
+    known = session.execute(
+        sa.select(ReplyDraft.id).where(ReplyDraft.inbound_id == turn.inbound_id)
+    ).scalar()
+    if known is not None:  # this workflow's transaction, replayed
+        return known
+    newer = _newer_reply(session, journey.id, turn.inbound_id)
+    draft = ReplyDraft(
+        journey_id=journey.id,
+        account_id=journey.account_id,
+        inbound_id=turn.inbound_id,
+        intent=proposal.intent,
+        text=proposal.text,
+        status=DraftStatus.PENDING if newer is None else DraftStatus.SUPERSEDED,
+        provenance=proposal.provenance,
+        created_at=now,
+        expires_at=wall_now() + timedelta(hours=current().settings.draft_timeout_hours),
+        error=None if newer is None else "a newer reply came before it was drafted",
+    )
+    session.add(draft)
+    session.flush()
+    if newer is not None:
+        return None
+    lifecycle.add_event(
+        session,
+        journey,
+        EventKind.DRAFT_READY,
+        now,
+        draft_id=draft.id,
+        intent=proposal.intent.value,
+        drafter=proposal.provenance.get("drafter"),
+    )
+    return draft.id
+
+
+def supersede(
+    session: Session, draft: ReplyDraft, journey: Journey, *, now: datetime, by_reply: int
+) -> None:
+    """A newer reply came before ``draft`` went out: it never will (a person sees both)."""
+    was = draft.status
+    draft.status = DraftStatus.SUPERSEDED
+    draft.error = (
+        "a newer reply came after it was approved, before it was sent"
+        if was is DraftStatus.APPROVED
+        else "a newer reply came before anyone decided"
+    )
+    lifecycle.add_event(
+        session, journey, EventKind.DRAFT_SUPERSEDED, now, draft_id=draft.id, was=was.value
+    )
+
+
+@DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=3.0)
+def _post(url: str, body: dict[str, Any]) -> None:
+    notify.post(url, body)
+
+
+def announce(draft_id: int) -> None:
+    """Tell the configured webhook a draft waits (a failure is recorded, never fatal)."""
+    settings = current().settings
+    assert settings.notify_webhook_url is not None
+    body = tx(_announcement, draft_id)
+    error = None
+    try:
+        _post(settings.notify_webhook_url.get_secret_value(), body)
+    except Exception as exc:  # the draft waits all the same; the dashboard shows it
+        error = describe(exc)
+        log.warning("announcement failed", draft_id=draft_id, error=error)
+    tx(_announced, draft_id, error)
+
+
+def _announcement(session: Session, now: datetime, draft_id: int) -> dict[str, Any]:
+    draft = session.get(ReplyDraft, draft_id)
+    assert draft is not None
+    journey = session.get(Journey, draft.journey_id)
+    reply = session.get(InboundMessage, draft.inbound_id)
+    assert journey is not None and reply is not None
+    settings = current().settings
+    return notify.body(settings.notify_format, draft, journey, reply, settings.public_url)
+
+
+def _announced(session: Session, now: datetime, draft_id: int, error: str | None) -> None:
+    draft = session.get(ReplyDraft, draft_id, with_for_update=True)
+    assert draft is not None
+    draft.notified_at = None if error else now
+    draft.notify_error = error
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An approved answer to send, and the reply it answers."""
+
+    draft_id: int
+    journey_id: int
+    account_external_id: str
+    provider_id: str
+    text: str
+    reply_message_id: str  # the provider's id of the reply answered
+    reply_at: datetime
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message_id: str | None  # None: not sent (a newer reply, or the draft moved on)
+    at: datetime
+    found_after_retry: bool = False
+    newer: ChatMessage | None = None  # a reply the chat shows that we had not recorded
+
+
+@DBOS.workflow()
+def send_answer(draft_id: int) -> str:
+    """Send one approved answer, once. What became of it."""
+    with logs.bound(draft_id=draft_id, workflow_id=DBOS.workflow_id):
+        answer = tx(_begin_send, draft_id)
+        if answer is None:
+            return "not sent"
+        try:
+            outcome = ensure_answer_sent(answer)
+        except dbos_error.DBOSException as exc:
+            if not isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded):
+                raise
+            tx(_send_failed, draft_id, describe(exc))
+            return "failed"
+        except Exception as exc:
+            tx(_send_failed, draft_id, describe(exc))
+            return "failed"
+        if outcome.newer is not None:  # a reply no webhook told us of yet: it supersedes
+            reply = outcome.newer
+            inbound = Inbound(
+                answer.account_external_id,
+                reply.sender_provider_id,
+                reply.message_id,
+                reply.text,
+                reply.at,
+                "poll",
+            )
+            tx(record_inbound, inbound)
+        if outcome.message_id is None:
+            return "not sent"
+        tx(_answer_sent, draft_id, outcome)
+        log.info("answer sent", draft_id=draft_id)
+        return "sent"
+
+
+def _locked(session: Session, draft_id: int) -> tuple[ReplyDraft, Journey] | None:
+    """The draft and its journey, locked in the global order (the journey, then the draft)."""
+    journey_id = session.execute(
+        sa.select(ReplyDraft.journey_id).where(ReplyDraft.id == draft_id)
+    ).scalar()
+    if journey_id is None:
+        return None
+    journey = lifecycle.lock_journey(session, journey_id, sender=False)
+    draft = session.get(ReplyDraft, draft_id, with_for_update=True, populate_existing=True)
+    assert draft is not None
+    return draft, journey
+
+
+def _begin_send(session: Session, now: datetime, draft_id: int) -> Answer | None:
+    found = _locked(session, draft_id)
+    if found is None or found[0].status is not DraftStatus.APPROVED:
+        return None
+    draft, journey = found
+    newer = _newer_reply(session, journey.id, draft.inbound_id)
+    if newer is not None:
+        supersede(session, draft, journey, now=now, by_reply=newer)
+        return None
+    prospect = journey.prospect
+    blocked = blocked_reason(session, prospect)
+    if blocked or prospect.provider_id is None:
+        _fail(session, draft, journey, now, blocked or "the prospect has no LinkedIn id yet")
+        return None
+    reply = session.get(InboundMessage, draft.inbound_id)
+    assert reply is not None and draft.answer is not None
+    return Answer(
+        draft_id=draft.id,
+        journey_id=journey.id,
+        account_external_id=session.execute(
+            sa.select(Account.external_id).where(Account.id == journey.account_id)
+        ).scalar_one(),
+        provider_id=prospect.provider_id,
+        text=draft.answer,
+        reply_message_id=reply.message_id,
+        reply_at=reply.at,
+    )
+
+
+def _still_approved(draft_id: int, journey_id: int) -> bool:
+    """Read just before the send: the draft is still approved and no newer reply is known."""
+    with current().sessions() as session:
+        status = session.execute(
+            sa.select(ReplyDraft.status, ReplyDraft.inbound_id).where(ReplyDraft.id == draft_id)
+        ).one()
+        if status[0] is not DraftStatus.APPROVED:
+            return False
+        return _newer_reply(session, journey_id, status[1]) is None
+
+
+@DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
+def ensure_answer_sent(answer: Answer) -> SendOutcome:
+    """Send unless the chat shows this very text sent after the reply (a try before a
+    crash) or a newer reply from the prospect, or the draft stopped being approved."""
+    rt = current()
+    account = answer.account_external_id
+    messages = rt.provider.list_messages(account, answer.provider_id, since=answer.reply_at)
+    later = [m for m in messages if m.message_id != answer.reply_message_id]
+    newer = next((m for m in later if not m.is_sender and m.at >= answer.reply_at), None)
+    if acting_again():
+        for message in later:
+            if message.is_sender and message.text == answer.text:
+                return SendOutcome(message.message_id, message.at, True, newer)
+    if newer is not None or not _still_approved(answer.draft_id, answer.journey_id):
+        return SendOutcome(None, rt.clock.now(), newer=newer)
+    sent = rt.provider.send_message(account, answer.provider_id, answer.text)
+    return SendOutcome(sent.message_id, rt.clock.now())
+
+
+def _answer_sent(session: Session, now: datetime, draft_id: int, outcome: SendOutcome) -> None:
+    found = _locked(session, draft_id)
+    assert found is not None
+    draft, journey = found
+    if draft.status is DraftStatus.SENT:
+        return
+    draft.status = DraftStatus.SENT
+    draft.sent_at = outcome.at
+    draft.sent_message_id = outcome.message_id
+    draft.error = None
+    pacing.record(session, journey, Action.MESSAGE, outcome.at)
+    lifecycle.add_event(
+        session,
+        journey,
+        EventKind.ANSWER_SENT,
+        outcome.at,
+        draft_id=draft.id,
+        text=draft.answer,
+        message_id=outcome.message_id,
+        found_after_retry=outcome.found_after_retry,
+    )
+
+
+def _fail(session: Session, draft: ReplyDraft, journey: Journey, now: datetime, error: str) -> None:
+    draft.status = DraftStatus.FAILED
+    draft.error = error
+    lifecycle.add_event(
+        session, journey, EventKind.ANSWER_FAILED, now, draft_id=draft.id, error=error
+    )
+
+
+def _send_failed(session: Session, now: datetime, draft_id: int, error: str) -> None:
+    found = _locked(session, draft_id)
+    assert found is not None
+    draft, journey = found
+    if draft.status is DraftStatus.APPROVED:
+        _fail(session, draft, journey, now, error)
