@@ -1,0 +1,247 @@
+"""The reply agent on the simulator, on both databases: a reply is drafted an answer that
+waits for a person as a row; approved, it reaches the simulator exactly once (counted in
+the simulator's own log), however the approval is clicked; rejected, edited, expired,
+superseded by a second reply, or in draft-only mode, it does what it says."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.errors import Conflict
+from outreach.models import DraftStatus, Journey, ReplyDraft
+from outreach.replies import commands
+from outreach.runtime import Runtime
+from outreach.testing import (
+    events,
+    find_people,
+    launch,
+    new_campaign,
+    started,
+    test_settings,
+    wait_until,
+)
+
+
+def _keen(rt: Runtime, n: int = 1, prefix: str = "k") -> list[Any]:
+    return find_people(
+        rt,
+        n,
+        lambda p: (
+            p.accepts and p.replies_after == 1 and p.reply_text.startswith("Sure, let's talk")
+        ),
+        prefix=prefix,
+    )
+
+
+def _drafts(rt: Runtime, journey_id: int) -> list[ReplyDraft]:
+    with rt.sessions() as session:
+        return list(
+            session.scalars(
+                sa.select(ReplyDraft)
+                .where(ReplyDraft.journey_id == journey_id)
+                .order_by(ReplyDraft.id)
+            )
+        )
+
+
+def _pending(rt: Runtime, journey_id: int) -> ReplyDraft | None:
+    found = [d for d in _drafts(rt, journey_id) if d.status is DraftStatus.PENDING]
+    return found[-1] if found else None
+
+
+def _messages_to(rt: Runtime, journey_id: int) -> list[str]:
+    """The texts the simulator received for this journey's prospect (its own record)."""
+    assert rt.simulator is not None
+    with rt.sessions() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None
+        slug = journey.prospect.public_identifier
+    return [
+        e["text"]
+        for e in rt.simulator.log()
+        if e["kind"] == "message" and e["public_identifier"] == slug
+    ]
+
+
+@contextmanager
+def replied(database_url: str, **overrides: Any) -> Iterator[tuple[Runtime, int, ReplyDraft]]:
+    """A runtime, a journey whose prospect replied "yes", and the draft that waits."""
+    with started(test_settings(database_url, **overrides)) as rt:
+        campaign_id = new_campaign(rt, _keen(rt))
+        assert launch(rt, campaign_id) == 1
+        with rt.sessions() as session:
+            journey_id = session.execute(
+                sa.select(Journey.id).where(Journey.campaign_id == campaign_id)
+            ).scalar_one()
+        draft = wait_until(lambda: _pending(rt, journey_id), timeout=90, what="a draft")
+        yield rt, journey_id, draft
+
+
+def _kinds(rt: Runtime, journey_id: int) -> list[str]:
+    return [e.kind.value for e in events(rt, journey_id)]
+
+
+def test_a_reply_is_drafted_and_the_approved_answer_goes_once(database_url: str) -> None:
+    with replied(database_url) as (rt, journey_id, draft):
+        assert draft.intent.value == "interested"
+        assert draft.provenance["drafter"] == "templates-v1"
+        assert draft.provenance["classifier"] == "rules-v1"
+        assert "call" in draft.text
+        before = _messages_to(rt, journey_id)
+        assert draft.text not in before  # nothing goes without approval
+        approved = commands.approve(rt, draft.id, None, by="ana")
+        assert approved.status is DraftStatus.APPROVED
+        with pytest.raises(Conflict, match="approved by ana"):
+            commands.approve(rt, draft.id, None, by="bo")
+        wait_until(
+            lambda: _drafts(rt, journey_id)[-1].status is DraftStatus.SENT,
+            timeout=30,
+            what="the answer sent",
+        )
+        after = _messages_to(rt, journey_id)
+        assert after.count(draft.text) == 1 and len(after) == len(before) + 1
+        kinds = _kinds(rt, journey_id)
+        assert kinds.index("draft_ready") < kinds.index("answer_approved")
+        assert kinds.index("answer_approved") < kinds.index("answer_sent")
+
+
+def test_two_people_approving_at_once_send_one_answer(database_url: str) -> None:
+    with replied(database_url) as (rt, journey_id, draft):
+        before = len(_messages_to(rt, journey_id))
+        outcomes: list[str] = []
+        gate = threading.Barrier(4)
+
+        def click(who: str) -> None:
+            gate.wait()
+            try:
+                commands.approve(rt, draft.id, f"Edited by {who}: let's talk Tuesday.", by=who)
+                outcomes.append("ok")
+            except Conflict:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=click, args=(f"p{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
+        sent = wait_until(
+            lambda: next(
+                (d for d in _drafts(rt, journey_id) if d.status is DraftStatus.SENT), None
+            ),
+            timeout=30,
+            what="the answer sent",
+        )
+        texts = _messages_to(rt, journey_id)
+        assert len(texts) == before + 1 and texts[-1] == sent.answer
+        assert sent.answer is not None and sent.answer.startswith("Edited by")
+
+
+def test_rejected_and_expired_drafts_send_nothing(database_url: str) -> None:
+    # 1.8 wall-clock seconds to decide; the first draft is rejected before that.
+    with replied(database_url, draft_timeout_hours=0.0005) as (rt, journey_id, draft):
+        count = len(_messages_to(rt, journey_id))
+        rejected = commands.reject(rt, draft.id, "not our market", by="ana")
+        assert rejected.status is DraftStatus.REJECTED
+        with pytest.raises(Conflict, match="rejected"):
+            commands.approve(rt, draft.id, None, by="ana")
+        # A second reply: drafted anew, then nobody decides.
+        assert rt.simulator is not None
+        with rt.sessions() as session:
+            journey = session.get(Journey, journey_id)
+            assert journey is not None
+            target = (journey.prospect.provider_id, journey.account_id)
+        account = _account(rt, target[1])
+        rt.simulator.reply(account, target[0], "Actually, what does it cost?")
+        expired = wait_until(
+            lambda: next(
+                (d for d in _drafts(rt, journey_id) if d.status is DraftStatus.EXPIRED), None
+            ),
+            timeout=60,
+            what="the second draft expired",
+        )
+        assert expired.intent.value == "question"
+        assert "nobody decided" in (expired.error or "")
+        with pytest.raises(Conflict):
+            commands.approve(rt, expired.id, None, by="ana")
+        assert len(_messages_to(rt, journey_id)) == count
+        assert "draft_expired" in _kinds(rt, journey_id)
+
+
+def _account(rt: Runtime, account_id: int) -> str:
+    from outreach.models import Account
+
+    with rt.sessions() as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        return account.external_id
+
+
+def test_a_second_reply_supersedes_the_waiting_draft(database_url: str) -> None:
+    with replied(database_url) as (rt, journey_id, draft):
+        assert rt.simulator is not None
+        with rt.sessions() as session:
+            journey = session.get(Journey, journey_id)
+            assert journey is not None
+            provider_id, account_id = journey.prospect.provider_id, journey.account_id
+        assert provider_id is not None
+        rt.simulator.reply(
+            _account(rt, account_id), provider_id, "I'm out of office until 2027-01-04."
+        )
+        newer = wait_until(
+            lambda: next((d for d in _drafts(rt, journey_id) if d.id != draft.id), None),
+            timeout=30,
+            what="the second draft",
+        )
+        first = _drafts(rt, journey_id)[0]
+        assert first.status is DraftStatus.SUPERSEDED
+        assert newer.status is DraftStatus.PENDING and newer.intent.value == "out_of_office"
+        assert "after Monday 4 January" in newer.text
+        with pytest.raises(Conflict, match="superseded"):
+            commands.approve(rt, draft.id, None, by="ana")
+        assert "draft_superseded" in _kinds(rt, journey_id)
+
+
+def test_draft_only_mode_sends_nothing_through_the_provider(database_url: str) -> None:
+    with replied(database_url, draft_only=True) as (rt, journey_id, draft):
+        count = len(_messages_to(rt, journey_id))
+        with pytest.raises(Conflict, match="draft-only"):
+            commands.approve(rt, draft.id, None, by="ana")
+        marked = commands.mark_sent(rt, draft.id, "Typed it myself.", by="ana")
+        assert marked.status is DraftStatus.MARKED_SENT and marked.answer == "Typed it myself."
+        assert len(_messages_to(rt, journey_id)) == count
+        sent = [e for e in events(rt, journey_id) if e.kind.value == "answer_sent"]
+        assert sent and sent[-1].details["by_hand"] is True
+
+
+def test_a_reply_asking_to_stop_gets_no_draft(database_url: str) -> None:
+    with started(test_settings(database_url)) as rt:
+        stop = find_people(
+            rt,
+            1,
+            lambda p: (
+                p.accepts and p.replies_after == 1 and p.reply_text.startswith("Please remove me")
+            ),
+        )
+        campaign_id = new_campaign(rt, stop)
+        launch(rt, campaign_id)
+        with rt.sessions() as session:
+            journey_id = session.execute(
+                sa.select(Journey.id).where(Journey.campaign_id == campaign_id)
+            ).scalar_one()
+        wait_until(lambda: "reply_received" in _kinds(rt, journey_id), timeout=90, what="the reply")
+        wait_until(lambda: _workflow_done(f"reply-agent-"), timeout=30, what="the agent's run")
+        assert _drafts(rt, journey_id) == []
+
+
+def _workflow_done(prefix: str) -> bool:
+    from dbos import DBOS
+
+    found = DBOS.list_workflows(workflow_id_prefix=prefix)
+    return bool(found) and all(w.status == "SUCCESS" for w in found)
