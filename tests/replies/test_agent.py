@@ -236,7 +236,7 @@ def test_a_reply_asking_to_stop_gets_no_draft(database_url: str) -> None:
                 sa.select(Journey.id).where(Journey.campaign_id == campaign_id)
             ).scalar_one()
         wait_until(lambda: "reply_received" in _kinds(rt, journey_id), timeout=90, what="the reply")
-        wait_until(lambda: _workflow_done(f"reply-agent-"), timeout=30, what="the agent's run")
+        wait_until(lambda: _workflow_done("reply-agent-"), timeout=30, what="the agent's run")
         assert _drafts(rt, journey_id) == []
 
 
