@@ -1,4 +1,5 @@
-"""What needs a person: senders paused or backing off, journeys that failed, replies.
+"""What needs a person: drafts to approve, senders paused or backing off, journeys that
+failed, replies.
 
 The dashboard's notification area (a count in the top bar, live, and ``/notifications``)
 and ``GET /api/notifications`` read it. Each list is a short indexed query: senders are
@@ -15,12 +16,20 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from outreach.accounts.status import why_paused
-from outreach.models import Account, AccountStatus, Journey, JourneyStatus, Prospect
+from outreach.models import (
+    Account,
+    AccountStatus,
+    DraftStatus,
+    Journey,
+    JourneyStatus,
+    Prospect,
+    ReplyDraft,
+)
 
 RECENT = timedelta(days=7)  # simulated: failures and replies this recent are listed
 SHOWN = 10
 
-Kind = Literal["sender", "failed", "reply"]
+Kind = Literal["sender", "failed", "reply", "draft"]
 
 
 class Notice(BaseModel):
@@ -35,12 +44,14 @@ class Notices(BaseModel):
     senders: list[Notice]
     failed: list[Notice]
     replies: list[Notice]
+    drafts: list[Notice] = Field(description="The reply agent's drafts waiting for a person.")
     failed_total: int = Field(description="Journeys failed in the last 7 simulated days.")
     replies_total: int = Field(description="Replies in the last 7 simulated days.")
+    drafts_total: int = Field(description="Drafts waiting for a person, however old.")
 
     @property
     def count(self) -> int:
-        return len(self.senders) + self.failed_total + self.replies_total
+        return len(self.senders) + self.failed_total + self.replies_total + self.drafts_total
 
 
 def _name(first: str | None, last: str | None, slug: str) -> str:
@@ -99,6 +110,28 @@ def notices(session: Session, now: datetime) -> Notices:
             .limit(SHOWN)
         )
     ]
+    waiting = ReplyDraft.status == DraftStatus.PENDING
+    drafts = [
+        Notice(
+            kind="draft",
+            title=f"An answer to {_name(*row[2:5])} waits for your approval",
+            detail=f"they replied {row.intent.value.replace('_', ' ')}; nothing is sent until "
+            "you decide",
+            at=row.created_at,
+            href=f"/journeys/{row.journey_id}#conversation",
+        )
+        for row in session.execute(
+            sa.select(ReplyDraft.journey_id, ReplyDraft.created_at, *person, ReplyDraft.intent)
+            .join(Journey, Journey.id == ReplyDraft.journey_id)
+            .join(Prospect, Prospect.id == Journey.prospect_id)
+            .where(waiting)
+            .order_by(ReplyDraft.id.desc())
+            .limit(SHOWN)
+        )
+    ]
+    drafts_total = session.execute(
+        sa.select(sa.func.count()).select_from(ReplyDraft).where(waiting)
+    ).scalar_one()
     failed_total = session.execute(
         sa.select(sa.func.count()).select_from(Journey).where(*failed_where)
     ).scalar_one()
@@ -111,4 +144,6 @@ def notices(session: Session, now: datetime) -> Notices:
         replies=replies,
         failed_total=failed_total,
         replies_total=replies_total,
+        drafts=drafts,
+        drafts_total=drafts_total,
     )

@@ -245,3 +245,40 @@ def _workflow_done(prefix: str) -> bool:
 
     found = DBOS.list_workflows(workflow_id_prefix=prefix)
     return bool(found) and all(w.status == "SUCCESS" for w in found)
+
+
+def test_the_sweep_starts_an_agent_lost_between_commit_and_start(database_url: str) -> None:
+    """A reply committed, then the process died before its agent started: the sweep's
+    repair starts it (and starting it again is a no-op)."""
+    from outreach.replies.agent import restart_lost
+    from outreach.replies.service import Inbound, record_inbound
+    from outreach.uow import take_deferred, transaction
+
+    with replied(database_url) as (rt, journey_id, draft):
+        with rt.sessions() as session:
+            journey = session.get(Journey, journey_id)
+            assert journey is not None and journey.prospect.provider_id is not None
+            provider_id = journey.prospect.provider_id
+        inbound = Inbound(
+            _account(rt, draft.account_id),
+            provider_id,
+            "lost-1",
+            "Who else uses it?",
+            rt.clock.now(),
+            "webhook",
+        )
+        with rt.sessions() as session, session.begin():
+            assert record_inbound(session, rt.clock.now(), inbound) == "processed"
+            lost = take_deferred(session)  # the crash: committed, never started
+        assert [w.workflow for w in lost] == ["outreach.replies.agent:reply_agent"]
+        for _ in range(2):
+            with transaction(rt) as session:
+                assert restart_lost(session, rt.clock.now()) >= 1
+        newer = wait_until(
+            lambda: next((d for d in _drafts(rt, journey_id) if d.id != draft.id), None),
+            timeout=30,
+            what="the lost reply's draft",
+        )
+        assert newer.intent.value == "question" and newer.status is DraftStatus.PENDING
+        assert _drafts(rt, journey_id)[0].status is DraftStatus.SUPERSEDED
+        assert len(_drafts(rt, journey_id)) == 2

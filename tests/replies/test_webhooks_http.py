@@ -1,7 +1,9 @@
 """``POST /api/webhooks/unipile`` over loopback HTTP, with the real replies service and database.
 
-The router is mounted the way the app mounts it, on a small app whose runtime holds
-only what the route uses (settings, sessions, clock), so these tests need no DBOS.
+The router is mounted the way the app mounts it, on a small app. The tests that only
+look at what the route answers and keeps run it on a runtime holding what the route uses
+(settings, sessions, clock), with no DBOS; those whose reply is stored run it on a real
+runtime without workers, as a stored reply starts its reply agent after the commit.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from outreach.models import (
 from outreach.replies.webhooks import router
 from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
 from outreach.sandbox.simulator import SandboxBehaviour
+from outreach.testing import started, test_settings
 from outreach.web.app import create_app
 from tests.loopback import serve
 
@@ -89,7 +92,7 @@ class Site:
             return session.execute(sa.select(sa.func.count(WebhookDelivery.id))).scalar_one()
 
 
-def build_app(rt: WebhookRuntime) -> FastAPI:
+def build_app(rt: Any) -> FastAPI:
     app = FastAPI()
     app.state.runtime = rt
 
@@ -103,7 +106,7 @@ def build_app(rt: WebhookRuntime) -> FastAPI:
 
 @contextmanager
 def running_site(database_url: str, *, secret: str | None = SECRET) -> Iterator[Site]:
-    """A migrated database and the webhook route served on a loopback port."""
+    """A migrated database and the webhook route served on a loopback port (no DBOS)."""
     engine = create_engine(database_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -128,9 +131,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture
 def site(database_url: str) -> Iterator[Site]:
-    """A fresh site on SQLite and on PostgreSQL, for the tests that go through the service."""
-    with running_site(database_url) as site:
-        yield site
+    """A fresh site on SQLite and on PostgreSQL, for the tests that go through the service:
+    a real runtime (DBOS, no workers), so the work a reply asks for starts."""
+    settings = test_settings(database_url, time_scale=1.0, webhook_secret=SecretStr(SECRET))
+    with started(settings, workers=False) as rt, serve(build_app(rt)) as url:
+        yield Site(url, rt.sessions)
 
 
 def message_received(message_id: str = "msg-1", **changes: Any) -> dict[str, Any]:
@@ -406,7 +411,7 @@ def test_new_relation_for_an_unknown_account_is_ignored(site: Site) -> None:
 # -- end to end: the fake Unipile delivers, the route receives ---------------------------------
 
 
-def test_fake_unipile_delivers_a_reply_end_to_end(shared: Site, tmp_path: Path) -> None:
+def test_fake_unipile_delivers_a_reply_end_to_end(site: Site, tmp_path: Path) -> None:
     """Webhooks registered through the real client; the fake sends them as Unipile would."""
     simulator = open_simulator(f"sqlite:///{tmp_path / 'fake.db'}", behaviour=CALM)
     fake_app = create_fake_unipile_app(
@@ -421,18 +426,18 @@ def test_fake_unipile_delivers_a_reply_end_to_end(shared: Site, tmp_path: Path) 
         serve(fake_app, lifespan="on") as fake_url,
         UnipileProvider(fake_url, "fake-key") as client,
     ):
-        register_webhooks(client, f"{shared.url}/api/webhooks/unipile", SECRET)
+        register_webhooks(client, f"{site.url}/api/webhooks/unipile", SECRET)
         person = client.get_profile(E2E_ACCOUNT, "lea-stone").provider_id
-        journey_id = add_connected_journey(shared.sessions, person, account_id=E2E_ACCOUNT)
+        journey_id = add_connected_journey(site.sessions, person, account_id=E2E_ACCOUNT)
         client.send_invitation(E2E_ACCOUNT, person, None)
         simulator.accept(E2E_ACCOUNT, person)
         client.send_message(E2E_ACCOUNT, person, "Thanks for connecting")
         simulator.reply(E2E_ACCOUNT, person, "Happy to talk")
 
-        outcomes = wait_for(shared, lambda seen: "processed" in seen.get("message_received", []))
+        outcomes = wait_for(site, lambda seen: "processed" in seen.get("message_received", []))
 
     assert sorted(outcomes["message_received"]) == ["ignored", "processed"]  # ours, theirs
-    with shared.sessions() as session:
+    with site.sessions() as session:
         journey = session.get(Journey, journey_id)
         assert journey is not None and journey.status is JourneyStatus.REPLIED
 

@@ -13,6 +13,7 @@ from outreach.engine import tx
 from outreach.journeys import doctor, lifecycle
 from outreach.models import Campaign, CampaignStatus
 from outreach.prospects.repository import pending_prospects
+from outreach.replies.agent import restart_lost
 
 
 @DBOS.workflow()
@@ -43,7 +44,9 @@ def _campaigns_with_pending(session: Session, now: datetime) -> list[int]:
 @DBOS.workflow()
 def sweep(scheduled_at: datetime, context: Any) -> None:
     """Every active campaign with pending prospects gets them scheduled (idempotently),
-    and every journey without a live workflow behind it is repaired (``doctor``)."""
+    every recent reply has its reply agent, and every journey without a live workflow
+    behind it is repaired (``doctor``)."""
     for campaign_id in tx(_campaigns_with_pending):
         schedule_campaign(campaign_id)
+    tx(restart_lost)  # replies whose agent never started
     DBOS.set_event("repaired", doctor.repair_all())

@@ -912,14 +912,9 @@ def reply_received(
             ),
         )
     if inbound_id is not None:
-        defer(
-            session,
-            Work(
-                "outreach.replies.agent:reply_agent",
-                (inbound_id,),
-                workflow_id=f"reply-agent-{inbound_id}",
-            ),
-        )
+        from outreach.replies.agent import agent_work  # the agent reads journeys' lifecycle
+
+        defer(session, agent_work(inbound_id))
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")

@@ -44,6 +44,7 @@ from outreach.replies import drafts, notify
 from outreach.replies.classify import classify
 from outreach.replies.service import Inbound, record_inbound
 from outreach.runtime import current
+from outreach.uow import Work, defer
 
 log = logs.get("outreach.replies")
 
@@ -225,6 +226,35 @@ def _announced(session: Session, now: datetime, draft_id: int, error: str | None
     assert draft is not None
     draft.notified_at = None if error else now
     draft.notify_error = error
+
+
+LOST_WINDOW = timedelta(days=3)  # simulated: how far back the sweep looks for lost agents
+LOST_BATCH = 500
+
+
+def restart_lost(session: Session, now: datetime) -> int:
+    """The sweep's repair: each recent reply with no draft gets its agent started again
+    (a crash between a reply's commit and its agent's start). A reply whose agent ran
+    (and drafted nothing: "stop") is a no-op, as its workflow id exists. How many asked."""
+    replies = session.scalars(
+        sa.select(InboundMessage.id)
+        .outerjoin(ReplyDraft, ReplyDraft.inbound_id == InboundMessage.id)
+        .where(
+            InboundMessage.journey_id.is_not(None),
+            InboundMessage.at >= now - LOST_WINDOW,
+            ReplyDraft.id.is_(None),
+        )
+        .order_by(InboundMessage.id)
+        .limit(LOST_BATCH)
+    ).all()
+    for inbound_id in replies:
+        defer(session, agent_work(inbound_id))
+    return len(replies)
+
+
+def agent_work(inbound_id: int) -> Work:
+    """The reply agent's run for one stored reply, under the reply's business key."""
+    return Work("outreach.replies.agent:reply_agent", (inbound_id,), f"reply-agent-{inbound_id}")
 
 
 # -- sending ------------------------------------------------------------------------------

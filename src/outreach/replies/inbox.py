@@ -15,7 +15,16 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from outreach.models import Account, Campaign, InboundMessage, Journey, Prospect, ReplyIntent
+from outreach.models import (
+    Account,
+    Campaign,
+    DraftStatus,
+    InboundMessage,
+    Journey,
+    Prospect,
+    ReplyDraft,
+    ReplyIntent,
+)
 
 
 class InboxRow(BaseModel):
@@ -30,6 +39,11 @@ class InboxRow(BaseModel):
     replied_at: datetime
     text: str | None = Field(description="The latest reply, as received.")
     replies: int = Field(description="How many replies the prospect sent.")
+    draft: str | None = Field(
+        default=None,
+        description="Where the reply agent's latest draft is (pending: it waits for you).",
+    )
+    draft_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ def list_inbox(
         .offset(offset)
     ).all()
     latest = _latest_replies(session, [r.id for r in found])
+    drafts = _latest_drafts(session, [r.id for r in found])
     rows = [
         InboxRow(
             journey_id=r.id,
@@ -95,6 +110,8 @@ def list_inbox(
             replied_at=r.replied_at,
             text=latest.get(r.id, (None, 0))[0],
             replies=latest.get(r.id, (None, 0))[1],
+            draft=drafts[r.id][1].value if r.id in drafts else None,
+            draft_id=drafts[r.id][0] if r.id in drafts else None,
         )
         for r in found
     ]
@@ -111,6 +128,16 @@ def list_inbox(
         )
     }
     return InboxPage(rows, int(total), per_intent)
+
+
+def _latest_drafts(session: Session, journey_ids: list[int]) -> dict[int, tuple[int, DraftStatus]]:
+    """Per journey, its latest draft's id and status."""
+    rows = session.execute(
+        sa.select(ReplyDraft.journey_id, ReplyDraft.id, ReplyDraft.status)
+        .where(ReplyDraft.journey_id.in_(journey_ids))
+        .order_by(ReplyDraft.id)
+    )
+    return {journey_id: (draft_id, status) for journey_id, draft_id, status in rows}
 
 
 def _latest_replies(session: Session, journey_ids: list[int]) -> dict[int, tuple[str, int]]:

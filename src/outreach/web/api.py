@@ -39,7 +39,13 @@ from outreach.events import EventResult, SeedEvent
 from outreach.journeys import commands as journey_commands
 from outreach.journeys import service as journeys
 from outreach.journeys.schemas import JourneyDetail, JourneyOut
-from outreach.models import DoNotContactKind, DoNotContactSource, JourneyStatus, ReplyIntent
+from outreach.models import (
+    DoNotContactKind,
+    DoNotContactSource,
+    DraftStatus,
+    JourneyStatus,
+    ReplyIntent,
+)
 from outreach.prospects import actions as prospect_actions
 from outreach.prospects import commands as prospects
 from outreach.prospects import dnc, listing
@@ -51,7 +57,8 @@ from outreach.prospects.schemas import (
     one_or_many,
 )
 from outreach.prospects.upload import rows_from_upload
-from outreach.replies import inbox
+from outreach.replies import commands as reply_commands
+from outreach.replies import conversation, inbox
 from outreach.runtime import Runtime
 from outreach.sandbox.api import router as sandbox_router
 from outreach.users import commands as users
@@ -620,6 +627,101 @@ def mark_reply(journey_id: Id, data: ReplyMark, rt: Rt, principal: ApiPrincipal)
     """Say what the prospect's reply means (on the timeline, with who said it). A journey
     with no reply yet answers 409."""
     return journey_commands.mark_reply(rt, journey_id, data.intent, by=principal.username)
+
+
+# -- the reply agent's drafts -------------------------------------------------------------
+
+
+@router.get(
+    "/journeys/{journey_id}/conversation",
+    response_model=conversation.Conversation,
+    tags=["replies"],
+    responses=NOT_FOUND,
+)
+def get_conversation(journey_id: Id, session: ReadSession) -> Any:
+    """Every message both ways, oldest first, and the drafts its replies were given."""
+    return conversation.conversation(session, journey_id)
+
+
+@router.get("/drafts", response_model=list[reply_commands.DraftOut], tags=["replies"])
+def list_drafts(
+    session: ReadSession,
+    response: Response,
+    status: DraftStatus | None = None,
+    journey_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """The reply agent's drafts, newest first (`status=pending`: those waiting for a
+    person). How many match in all: `X-Total-Count`."""
+    found, total = reply_commands.list_drafts(
+        session, status=status, journey_id=journey_id, limit=limit, offset=offset
+    )
+    response.headers[TOTAL] = str(total)
+    return found
+
+
+@router.get(
+    "/drafts/{draft_id}",
+    response_model=reply_commands.DraftOut,
+    tags=["replies"],
+    responses=NOT_FOUND,
+)
+def get_draft(draft_id: Id, session: ReadSession) -> Any:
+    return reply_commands.get_draft(session, draft_id)
+
+
+@router.post(
+    "/drafts/{draft_id}/approve",
+    response_model=reply_commands.DraftOut,
+    tags=["replies"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def approve_draft(
+    draft_id: Id,
+    rt: Rt,
+    principal: ApiPrincipal,
+    data: Annotated[reply_commands.Approval | None, Body()] = None,
+) -> Any:
+    """Send the draft (or `text`: the draft edited, or your own answer) once, through the
+    sender. 409 when it was decided already, expired, superseded by a newer reply, or in
+    draft-only mode."""
+    text = data.text if data else None
+    return reply_commands.approve(rt, draft_id, text, by=principal.username)
+
+
+@router.post(
+    "/drafts/{draft_id}/reject",
+    response_model=reply_commands.DraftOut,
+    tags=["replies"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def reject_draft(
+    draft_id: Id,
+    rt: Rt,
+    principal: ApiPrincipal,
+    data: Annotated[reply_commands.Rejection | None, Body()] = None,
+) -> Any:
+    """Send nothing for this reply."""
+    return reply_commands.reject(rt, draft_id, data.reason if data else None, by=principal.username)
+
+
+@router.post(
+    "/drafts/{draft_id}/mark-sent",
+    response_model=reply_commands.DraftOut,
+    tags=["replies"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def mark_draft_sent(
+    draft_id: Id,
+    rt: Rt,
+    principal: ApiPrincipal,
+    data: Annotated[reply_commands.Approval | None, Body()] = None,
+) -> Any:
+    """You sent the answer yourself (draft-only mode, or any time): Outreach records it and
+    sends nothing. `text`: what you sent, if not the draft."""
+    text = data.text if data else None
+    return reply_commands.mark_sent(rt, draft_id, text, by=principal.username)
 
 
 # -- users and API keys -------------------------------------------------------------------

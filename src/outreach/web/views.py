@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -38,7 +38,7 @@ from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate, CampaignUpdate
-from outreach.campaigns.sequence import SequenceSpec, Templates
+from outreach.campaigns.sequence import MESSAGE_LIMIT, SequenceSpec, Templates
 from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import commands as journey_commands
@@ -67,7 +67,8 @@ from outreach.prospects.upload import (
     rows_from_file,
     rows_from_text,
 )
-from outreach.replies import inbox
+from outreach.replies import commands as reply_commands
+from outreach.replies import conversation, inbox
 from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
@@ -1217,6 +1218,8 @@ def _journey(session: Session, journey_id: int, rt: Runtime) -> dict[str, Any]:
         "sender": sender,
         "tz": sender.timezone,
         "intents": REPLY_INTENTS,
+        "conversation": conversation.conversation(session, journey_id),
+        "draft_only": rt.settings.draft_only,
     }
 
 
@@ -1252,6 +1255,36 @@ def mark_reply(
             context = _journey(session, journey_id, rt) | {"mark_error": exc}
         return _render(request, rt, "journey.html", context, status_code=exc.status_code)
     return RedirectResponse(f"/journeys/{journey_id}", status_code=303)
+
+
+DECISIONS = {
+    "approve": reply_commands.approve,
+    "mark-sent": reply_commands.mark_sent,
+}
+
+
+@pages.post("/drafts/{draft_id}/{decision}", response_class=HTMLResponse)
+def decide_draft(
+    draft_id: Id,
+    decision: Literal["approve", "mark-sent", "reject"],
+    request: Request,
+    rt: Rt,
+    principal: auth.PageUser,
+    text: str = Form(default="", max_length=MESSAGE_LIMIT),
+) -> Response:
+    """A person's decision on a draft; the journey's page again (with the error, if any)."""
+    with rt.sessions() as session:
+        journey_id = reply_commands.get_draft(session, draft_id).journey_id
+    try:
+        if decision == "reject":
+            reply_commands.reject(rt, draft_id, None, by=principal.username)
+        else:
+            DECISIONS[decision](rt, draft_id, text.strip() or None, by=principal.username)
+    except OutreachError as exc:
+        with rt.sessions() as session:
+            context = _journey(session, journey_id, rt) | {"draft_error": exc, "typed": text}
+        return _render(request, rt, "journey.html", context, status_code=exc.status_code)
+    return RedirectResponse(f"/journeys/{journey_id}#conversation", status_code=303)
 
 
 def _runs(rt: Runtime, filters: runs.RunFilters, page: int) -> dict[str, Any]:
