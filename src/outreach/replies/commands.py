@@ -20,6 +20,7 @@ from outreach.campaigns.sequence import MESSAGE_LIMIT
 from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import DraftStatus, EventKind, InboundMessage, Journey, ReplyDraft
+from outreach.queues import ACTIONS_QUEUE
 from outreach.replies.agent import wall_now
 from outreach.runtime import Runtime
 from outreach.uow import Work, defer, transaction
@@ -124,8 +125,12 @@ def approve(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> DraftOu
         )
         defer(
             session,
+            # On the actions queue: a worker sends it (a web process runs no sends).
             Work(
-                "outreach.replies.agent:send_answer", (draft.id,), workflow_id=f"answer-{draft.id}"
+                "outreach.replies.agent:send_answer",
+                (draft.id,),
+                workflow_id=f"answer-{draft.id}",
+                queue=ACTIONS_QUEUE,
             ),
         )
         session.flush()
