@@ -79,6 +79,8 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
     assert stack.post_webhook(forged, secret="not-the-secret").status_code == 401
 
     stack.wait_ended(campaign_id, timeout=60)
+    # The reply agent drafted an answer to the reply, after the reply's commit.
+    [draft] = wait_until(lambda: stack.get("/api/drafts?status=pending"), what="the draft")
     journeys = stack.by_slug(campaign_id)
 
     done = journeys[silent.slug]
@@ -119,7 +121,9 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
         "message_sent",
         "message_sent",
         "reply_received",
+        "draft_ready",
     ]
+    assert draft["journey_id"] == stopped["id"]
     [reply] = events_of(stopped, "reply_received")
     assert reply["details"]["source"] == "webhook"
     assert reply["details"]["text"] == replier.reply_text
@@ -129,13 +133,24 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
     assert Counter(e["kind"] for e in log) == {"invitation": 3, "message": 5 + 2, "withdrawal": 1}
     stack.assert_no_action_twice()
 
+    # Approved (twice: the second is refused), the answer reaches Unipile once.
+    assert stack.app.post(f"/api/drafts/{draft['id']}/approve").status_code == 200
+    twice = stack.app.post(f"/api/drafts/{draft['id']}/approve")
+    assert twice.status_code == 409, twice.text
+    wait_until(
+        lambda: stack.get(f"/api/drafts/{draft['id']}")["status"] == "sent", what="the answer"
+    )
+    answers = [e for e in stack.log() if e["kind"] == "message" and e["text"] == draft["text"]]
+    assert len(answers) == 1 and answers[0]["public_identifier"] == replier.slug
+    stack.assert_no_action_twice()
+
     # Replaying what the fake delivered, or posting garbage, changes nothing either.
-    # (First every delivery is in: the reply and the echoes of our 7 messages, beside the
+    # (First every delivery is in: the reply and the echoes of our 8 messages, beside the
     # two forged ones, kept as rejected.)
     wait_until(
         lambda: (
             sorted(d.outcome for d in stack.deliveries("message_received"))
-            == ["ignored"] * 7 + ["processed"] + ["rejected"] * 2
+            == ["ignored"] * 8 + ["processed"] + ["rejected"] * 2
         ),
         what="the echoes",
     )
@@ -168,6 +183,8 @@ def test_default_campaign_completes_stops_on_a_webhook_reply_and_sees_late_accep
         "rejected",
     ]
     assert stack.deliveries()[-1].error == "missing or wrong Unipile-Auth header"
+    # The replayed reply drafted nothing more: one draft per reply.
+    assert stack.app.get("/api/drafts").headers["x-total-count"] == "1"
 
 
 def test_follow_up_1_goes_out_on_the_new_relation_webhook_before_the_check(
