@@ -70,10 +70,12 @@ def _messages_to(rt: Runtime, journey_id: int) -> list[str]:
 
 
 @contextmanager
-def replied(database_url: str, **overrides: Any) -> Iterator[tuple[Runtime, int, ReplyDraft]]:
+def replied(
+    database_url: str, campaign: dict[str, Any] | None = None, **overrides: Any
+) -> Iterator[tuple[Runtime, int, ReplyDraft]]:
     """A runtime, a journey whose prospect replied "yes", and the draft that waits."""
     with started(test_settings(database_url, **overrides)) as rt:
-        campaign_id = new_campaign(rt, _keen(rt))
+        campaign_id = new_campaign(rt, _keen(rt), **(campaign or {}))
         assert launch(rt, campaign_id) == 1
         with rt.sessions() as session:
             journey_id = session.execute(
@@ -282,3 +284,84 @@ def test_the_sweep_starts_an_agent_lost_between_commit_and_start(database_url: s
         assert newer.intent.value == "question" and newer.status is DraftStatus.PENDING
         assert _drafts(rt, journey_id)[0].status is DraftStatus.SUPERSEDED
         assert len(_drafts(rt, journey_id)) == 2
+
+
+# -- a campaign's own answers; announcements ------------------------------------------------
+
+
+def test_a_campaigns_own_answer_text_is_the_draft(database_url: str) -> None:
+    from outreach.campaigns.sequence import Templates
+
+    texts = Templates(answers={"interested": "Lovely, {{ first_name | default('friend') }}!"})
+    with replied(database_url, {"templates": texts}) as (_rt, _journey_id, draft):
+        assert draft.text.startswith("Lovely, ") and draft.provenance["template"] == "campaign"
+
+
+def test_an_answer_text_for_an_intent_never_answered_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from outreach.campaigns.sequence import Templates
+
+    with pytest.raises(ValidationError, match="answers only"):
+        Templates(answers={"unsubscribe": "Sorry to see you go"})
+
+
+@contextmanager
+def hook(status: int = 200) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP server standing in for the notification webhook (Slack or another)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.loopback import serve
+
+    received: list[dict[str, Any]] = []
+
+    async def take(request: Request) -> Response:
+        received.append(await request.json())
+        return Response(status_code=status)
+
+    with serve(Starlette(routes=[Route("/hook", take, methods=["POST"])])) as url:
+        yield f"{url}/hook", received
+
+
+def test_a_new_draft_is_announced_in_slacks_format_with_the_reply_as_text(
+    database_url: str,
+) -> None:
+    from pydantic import SecretStr
+
+    with (
+        hook() as (url, received),
+        replied(
+            database_url,
+            notify_webhook_url=SecretStr(url),
+            notify_format="slack",
+            public_url="https://outreach.example/",
+        ) as (rt, journey_id, draft),
+    ):
+        wait_until(lambda: _drafts(rt, journey_id)[0].notified_at, what="the announcement")
+        [body] = received
+        text = body["blocks"][0]["text"]["text"]
+        assert "waits for your approval" in body["text"]
+        assert draft.text in text
+        assert f"<https://outreach.example/journeys/{journey_id}|Open it in Outreach>" in text
+        assert _drafts(rt, journey_id)[0].notify_error is None
+
+
+def test_a_failing_announcement_is_recorded_and_the_draft_still_waits(database_url: str) -> None:
+    from pydantic import SecretStr
+
+    with (
+        hook(status=500) as (url, received),
+        replied(database_url, notify_webhook_url=SecretStr(url)) as (rt, journey_id, draft),
+    ):
+        failed = wait_until(
+            lambda: _drafts(rt, journey_id)[0].notify_error, timeout=30, what="the failure"
+        )
+        assert failed == "the notification webhook answered 500"
+        assert len(received) == 3  # the step's attempts
+        assert received[0]["event"] == "draft.ready" and received[0]["draft_id"] == draft.id
+        assert received[0]["reply"].startswith("Sure, let's talk")
+        assert _drafts(rt, journey_id)[0].status is DraftStatus.PENDING
+        assert url not in failed  # the address is a secret

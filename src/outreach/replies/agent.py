@@ -206,7 +206,13 @@ def announce(draft_id: int) -> None:
     try:
         _post(settings.notify_webhook_url.get_secret_value(), body)
     except Exception as exc:  # the draft waits all the same; the dashboard shows it
-        error = describe(exc)
+        cause = (
+            exc.errors[-1]
+            if isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded) and exc.errors
+            else exc
+        )
+        # Our own words only: another error's text might carry the (secret) address.
+        error = str(cause) if isinstance(cause, notify.AnnouncementFailed) else type(cause).__name__
         log.warning("announcement failed", draft_id=draft_id, error=error)
     tx(_announced, draft_id, error)
 
