@@ -36,7 +36,7 @@ from outreach.config import Settings
 from outreach.db import create_engine, make_sessionmaker
 from outreach.linkedin.provider import LinkedInProvider
 from outreach.migrations import upgrade
-from outreach.models import TERMINAL_STATUSES, Journey, JourneyEvent
+from outreach.models import TERMINAL_STATUSES, EventKind, Journey, JourneyEvent
 from outreach.prospects.commands import import_prospects
 from outreach.runtime import Runtime
 from outreach.sandbox.people import Person
@@ -349,6 +349,25 @@ def events(rt: Runtime, journey_id: int) -> list[JourneyEvent]:
             .order_by(JourneyEvent.id)
         )
         return list(session.execute(query).scalars())
+
+
+# What the reply agent adds to a timeline after a reply, at its own pace.
+AGENT_EVENTS = frozenset(
+    {
+        EventKind.DRAFT_READY,
+        EventKind.DRAFT_SUPERSEDED,
+        EventKind.DRAFT_REJECTED,
+        EventKind.DRAFT_EXPIRED,
+        EventKind.ANSWER_APPROVED,
+        EventKind.ANSWER_SENT,
+        EventKind.ANSWER_FAILED,
+    }
+)
+
+
+def stage_kinds(rt: Runtime, journey_id: int) -> list[EventKind]:
+    """The journey's timeline without the reply agent's events."""
+    return [e.kind for e in events(rt, journey_id) if e.kind not in AGENT_EVENTS]
 
 
 def by_slug(rt: Runtime, campaign_id: int) -> dict[str, Journey]:
