@@ -18,6 +18,9 @@ pytestmark = pytest.mark.browser
 MARKUP = "<img src=x id=injected>"
 
 
+ANSWER = "Glad to hear it, {{ first_name | default('there') }}!"
+
+
 def _setup(url: str) -> tuple[int, int]:
     """A sender always open, a campaign whose follow-up 2 is far away, one prospect."""
     with httpx.Client(base_url=url, headers=KEY, timeout=30) as api:
@@ -40,6 +43,7 @@ def _setup(url: str) -> tuple[int, int]:
                 "templates": {
                     "invitation_note": "Hi {{ first_name }}",
                     "follow_ups": ["One for {{ first_name }}", "Old two", "Old three"],
+                    "answers": {"interested": ANSWER},
                 },
             },
         ).json()
@@ -127,6 +131,9 @@ def test_edit_texts_with_a_preview_then_a_running_campaign(serve: Any, browser: 
     )
     expect(page.locator("#versions tbody tr")).to_have_count(2)
     shot(page, "sequence-editor-saved")
+    with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
+        saved = api.get(f"/api/campaigns/{campaign_id}").json()["templates"]
+    assert saved["answers"] == {"interested": ANSWER}, "the editor keeps the answers' texts"
 
     page.goto(f"{server.url}/journeys/{journey['id']}")
     sent = page.locator("[data-text-of=message_sent]")

@@ -1081,6 +1081,9 @@ def sequence_save(campaign_id: Id, request: Request, rt: Rt, form: SequenceField
     principal = request.state.principal
     try:
         sequence, templates = form.parsed()
+        with rt.sessions() as session:  # the editor has no answers' texts: they stay
+            kept = Templates.model_validate(campaigns.get_campaign(session, campaign_id).templates)
+        templates = templates.model_copy(update={"answers": kept.answers})
         data = CampaignUpdate(sequence=sequence, templates=templates)
         edited = campaign_commands.update_campaign(
             rt, campaign_id, data, saved_by=principal.username
