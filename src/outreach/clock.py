@@ -62,6 +62,12 @@ class SimClock:
         return sim_span.total_seconds() / self.scale
 
 
+def wall_now() -> datetime:
+    """The wall clock, for what is timed in a person's hours (sessions, keys, a draft's
+    deadline), never the simulated one."""
+    return datetime.now(UTC)
+
+
 def _state_columns() -> sa.Select[float, float, float, float | None]:
     return sa.select(
         ClockState.real_anchor, ClockState.sim_anchor, ClockState.scale, ClockState.gate

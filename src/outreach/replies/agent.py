@@ -13,7 +13,7 @@ supersedes the draft, and nothing goes out until a person has seen it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from outreach import logs
 from outreach.accounts import pacing
 from outreach.accounts.governor import Action
 from outreach.campaigns.sequence import Templates
+from outreach.clock import wall_now
 from outreach.engine import tx
 from outreach.journeys import lifecycle
 from outreach.journeys.workflows import STEP_RETRIES, acting_again, describe
@@ -47,11 +48,6 @@ from outreach.runtime import current
 from outreach.uow import Work, defer
 
 log = logs.get("outreach.replies")
-
-
-def wall_now() -> datetime:
-    """A person's deadline runs on the wall clock, never the simulated one."""
-    return datetime.now(UTC)
 
 
 # -- drafting -----------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.sequence import MESSAGE_LIMIT
+from outreach.clock import wall_now
 from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import DraftStatus, EventKind, InboundMessage, Journey, ReplyDraft
 from outreach.queues import ACTIONS_QUEUE
-from outreach.replies.agent import wall_now
 from outreach.runtime import Runtime
 from outreach.uow import Work, defer, transaction
 

@@ -7,10 +7,11 @@ Each command commits before it returns. Sessions and keys are checked here too
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from outreach.clock import wall_now
 from outreach.errors import Conflict, Forbidden, InvalidInput, NotFound
 from outreach.models import ApiKey, Role, User, UserSession
 from outreach.runtime import Runtime
@@ -27,11 +28,6 @@ from outreach.users.schemas import (
 
 FIRST_ADMIN_LOCK = 0x6F75_7472_0001  # PostgreSQL advisory lock: one first admin
 TOUCH_EVERY = timedelta(minutes=5)  # how stale a session's last_seen_at may get
-
-
-def wall_now() -> datetime:
-    """Access is timed by the wall clock, never the simulated one."""
-    return datetime.now(UTC)
 
 
 def _new_user(data: UserCreate, role: Role) -> User:
