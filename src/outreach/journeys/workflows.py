@@ -221,16 +221,8 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
             text=text,
             version=ctx.version,
         )
-    if (reply := outcome.reply) is not None:  # perhaps one a lost webhook never told us of
-        inbound = Inbound(
-            ctx.account_external_id,
-            reply.sender_provider_id,
-            reply.message_id,
-            reply.text,
-            reply.at,
-            "poll",
-        )
-        tx(record_inbound, inbound)
+    if outcome.reply is not None:  # perhaps one a lost webhook never told us of
+        tx(record_inbound, Inbound.polled(ctx.account_external_id, outcome.reply))
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]

@@ -292,25 +292,15 @@ def send_answer(draft_id: int) -> str:
             return "not sent"
         try:
             outcome = ensure_answer_sent(answer)
-        except dbos_error.DBOSException as exc:
-            if not isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded):
-                raise
-            tx(_send_failed, draft_id, describe(exc))
-            return "failed"
         except Exception as exc:
+            if isinstance(exc, dbos_error.DBOSException) and not isinstance(
+                exc, dbos_error.DBOSMaxStepRetriesExceeded
+            ):
+                raise  # DBOS's own control flow (cancellation, a conflicting execution)
             tx(_send_failed, draft_id, describe(exc))
             return "failed"
         if outcome.newer is not None:  # a reply no webhook told us of yet: it supersedes
-            reply = outcome.newer
-            inbound = Inbound(
-                answer.account_external_id,
-                reply.sender_provider_id,
-                reply.message_id,
-                reply.text,
-                reply.at,
-                "poll",
-            )
-            tx(record_inbound, inbound)
+            tx(record_inbound, Inbound.polled(answer.account_external_id, outcome.newer))
         if outcome.message_id is None:
             return "not sent"
         tx(_answer_sent, draft_id, outcome)
@@ -379,7 +369,7 @@ def ensure_answer_sent(answer: Answer) -> SendOutcome:
     account = answer.account_external_id
     messages = rt.provider.list_messages(account, answer.provider_id, since=answer.reply_at)
     later = [m for m in messages if m.message_id != answer.reply_message_id]
-    newer = next((m for m in later if not m.is_sender and m.at >= answer.reply_at), None)
+    newer = next((m for m in later if not m.is_sender), None)
     if acting_again():
         for message in later:
             if message.is_sender and message.text == answer.text:

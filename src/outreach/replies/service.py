@@ -21,6 +21,7 @@ from outreach.accounts import status as sender_status
 from outreach.accounts.repository import by_external_id, lock_sender
 from outreach.journeys import lifecycle
 from outreach.journeys.repository import journeys_of
+from outreach.linkedin.provider import ChatMessage
 from outreach.models import InboundMessage, PausedBy
 from outreach.runtime import Runtime
 from outreach.uow import transaction
@@ -37,6 +38,18 @@ class Inbound:
     text: str
     at: datetime
     source: str  # webhook | poll | sandbox
+
+    @classmethod
+    def polled(cls, account_external_id: str, message: ChatMessage) -> Inbound:
+        """A reply the chat shows (read before a send), perhaps one no webhook told us of."""
+        return cls(
+            account_external_id,
+            message.sender_provider_id,
+            message.message_id,
+            message.text,
+            message.at,
+            "poll",
+        )
 
 
 def _store_once(session: Session, row: dict[str, object]) -> int | None:
