@@ -138,11 +138,8 @@ def _store(
         supersede(session, stale, journey, now=now, by_reply=turn.inbound_id)
     if proposal is None:
         return None
-    known = session.execute(
-        sa.select(ReplyDraft.id).where(ReplyDraft.inbound_id == turn.inbound_id)
-    ).scalar()
-    if known is not None:  # this workflow's transaction, replayed
-        return known
+    # One run per reply (its workflow id), and a replay returns this step's recorded
+    # output: the reply has no draft yet (and ``inbound_id`` is unique besides).
     newer = _newer_reply(session, journey.id, turn.inbound_id)
     draft = ReplyDraft(
         journey_id=journey.id,

@@ -181,7 +181,7 @@ def _decide(draft: ReplyDraft, status: DraftStatus, *, by: str, now: datetime) -
 def expire_due(rt: Runtime) -> int:
     """Drafts nobody decided on in time expire (and say so on the timeline). How many."""
     deadline = wall_now()
-    with transaction(rt) as session:
+    with rt.sessions() as session:  # a read: no writer's lock unless a draft is due
         due = session.execute(
             sa.select(ReplyDraft.id, ReplyDraft.journey_id)
             .where(ReplyDraft.status == DraftStatus.PENDING, ReplyDraft.expires_at <= deadline)
