@@ -135,7 +135,7 @@ def _store(
         )
     ).all()
     for stale in older:
-        supersede(session, stale, journey, now=now, by_reply=turn.inbound_id)
+        supersede(session, stale, journey, now=now)
     if proposal is None:
         return None
     # One run per reply (its workflow id), and a replay returns this step's recorded
@@ -169,9 +169,7 @@ def _store(
     return draft.id
 
 
-def supersede(
-    session: Session, draft: ReplyDraft, journey: Journey, *, now: datetime, by_reply: int
-) -> None:
+def supersede(session: Session, draft: ReplyDraft, journey: Journey, *, now: datetime) -> None:
     """A newer reply came before ``draft`` went out: it never will (a person sees both)."""
     was = draft.status
     draft.status = DraftStatus.SUPERSEDED
@@ -323,9 +321,8 @@ def _begin_send(session: Session, now: datetime, draft_id: int) -> Answer | None
     if found is None or found[0].status is not DraftStatus.APPROVED:
         return None
     draft, journey = found
-    newer = _newer_reply(session, journey.id, draft.inbound_id)
-    if newer is not None:
-        supersede(session, draft, journey, now=now, by_reply=newer)
+    if _newer_reply(session, journey.id, draft.inbound_id) is not None:
+        supersede(session, draft, journey, now=now)
         return None
     prospect = journey.prospect
     blocked = blocked_reason(session, prospect)
@@ -350,12 +347,12 @@ def _begin_send(session: Session, now: datetime, draft_id: int) -> Answer | None
 def _still_approved(draft_id: int, journey_id: int) -> bool:
     """Read just before the send: the draft is still approved and no newer reply is known."""
     with current().sessions() as session:
-        status = session.execute(
+        status, inbound_id = session.execute(
             sa.select(ReplyDraft.status, ReplyDraft.inbound_id).where(ReplyDraft.id == draft_id)
         ).one()
-        if status[0] is not DraftStatus.APPROVED:
-            return False
-        return _newer_reply(session, journey_id, status[1]) is None
+        return (
+            status is DraftStatus.APPROVED and _newer_reply(session, journey_id, inbound_id) is None
+        )
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
