@@ -108,7 +108,7 @@ def draft_answer(turn: Turn) -> drafts.Proposal | None:
     return drafts.draft(Templates.model_validate(turn.templates), turn.variables, read)
 
 
-def _newer_reply(session: Session, journey_id: int, inbound_id: int) -> int | None:
+def newer_reply(session: Session, journey_id: int, inbound_id: int) -> int | None:
     """The id of a reply to this journey that came after ``inbound_id``, if any."""
     return session.execute(
         sa.select(InboundMessage.id)
@@ -140,7 +140,7 @@ def _store(
         return None
     # One run per reply (its workflow id), and a replay returns this step's recorded
     # output: the reply has no draft yet (and ``inbound_id`` is unique besides).
-    newer = _newer_reply(session, journey.id, turn.inbound_id)
+    newer = newer_reply(session, journey.id, turn.inbound_id)
     draft = ReplyDraft(
         journey_id=journey.id,
         account_id=journey.account_id,
@@ -303,7 +303,7 @@ def send_answer(draft_id: int) -> str:
         return "sent"
 
 
-def _locked(session: Session, draft_id: int) -> tuple[ReplyDraft, Journey] | None:
+def lock_draft(session: Session, draft_id: int) -> tuple[ReplyDraft, Journey] | None:
     """The draft and its journey, locked in the global order (the journey, then the draft)."""
     journey_id = session.execute(
         sa.select(ReplyDraft.journey_id).where(ReplyDraft.id == draft_id)
@@ -317,11 +317,11 @@ def _locked(session: Session, draft_id: int) -> tuple[ReplyDraft, Journey] | Non
 
 
 def _begin_send(session: Session, now: datetime, draft_id: int) -> Answer | None:
-    found = _locked(session, draft_id)
+    found = lock_draft(session, draft_id)
     if found is None or found[0].status is not DraftStatus.APPROVED:
         return None
     draft, journey = found
-    if _newer_reply(session, journey.id, draft.inbound_id) is not None:
+    if newer_reply(session, journey.id, draft.inbound_id) is not None:
         supersede(session, draft, journey, now=now)
         return None
     prospect = journey.prospect
@@ -351,7 +351,7 @@ def _still_approved(draft_id: int, journey_id: int) -> bool:
             sa.select(ReplyDraft.status, ReplyDraft.inbound_id).where(ReplyDraft.id == draft_id)
         ).one()
         return (
-            status is DraftStatus.APPROVED and _newer_reply(session, journey_id, inbound_id) is None
+            status is DraftStatus.APPROVED and newer_reply(session, journey_id, inbound_id) is None
         )
 
 
@@ -375,7 +375,7 @@ def ensure_answer_sent(answer: Answer) -> SendOutcome:
 
 
 def _answer_sent(session: Session, now: datetime, draft_id: int, outcome: SendOutcome) -> None:
-    found = _locked(session, draft_id)
+    found = lock_draft(session, draft_id)
     assert found is not None
     draft, journey = found
     if draft.status is DraftStatus.SENT:
@@ -406,7 +406,7 @@ def _fail(session: Session, draft: ReplyDraft, journey: Journey, now: datetime, 
 
 
 def _send_failed(session: Session, now: datetime, draft_id: int, error: str) -> None:
-    found = _locked(session, draft_id)
+    found = lock_draft(session, draft_id)
     assert found is not None
     draft, journey = found
     if draft.status is DraftStatus.APPROVED:

@@ -20,8 +20,9 @@ from outreach.campaigns.sequence import MESSAGE_LIMIT
 from outreach.clock import wall_now
 from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
-from outreach.models import DraftStatus, EventKind, InboundMessage, Journey, ReplyDraft
+from outreach.models import DraftStatus, EventKind, Journey, ReplyDraft
 from outreach.queues import ACTIONS_QUEUE
+from outreach.replies.agent import lock_draft, newer_reply
 from outreach.runtime import Runtime
 from outreach.uow import Work, defer, transaction
 
@@ -66,16 +67,12 @@ class Rejection(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def _decidable(session: Session, rt: Runtime, draft_id: int) -> tuple[ReplyDraft, Journey]:
+def _decidable(session: Session, draft_id: int) -> tuple[ReplyDraft, Journey]:
     """The draft and its journey, locked, if a person may still decide on it."""
-    journey_id = session.execute(
-        sa.select(ReplyDraft.journey_id).where(ReplyDraft.id == draft_id)
-    ).scalar()
-    if journey_id is None:
+    found = lock_draft(session, draft_id)
+    if found is None:
         raise NotFound(f"no draft {draft_id}")
-    journey = lifecycle.lock_journey(session, journey_id, sender=False)
-    draft = session.get(ReplyDraft, draft_id, with_for_update=True, populate_existing=True)
-    assert draft is not None
+    draft, journey = found
     if draft.status is not DraftStatus.PENDING:
         by = f" by {draft.decided_by}" if draft.decided_by else ""
         raise Conflict(
@@ -85,12 +82,7 @@ def _decidable(session: Session, rt: Runtime, draft_id: int) -> tuple[ReplyDraft
         )
     if draft.expires_at <= wall_now():
         raise Conflict(f"draft {draft_id} expired at {draft.expires_at:%Y-%m-%d %H:%M} UTC")
-    newer = session.execute(
-        sa.select(InboundMessage.id).where(
-            InboundMessage.journey_id == journey.id, InboundMessage.id > draft.inbound_id
-        )
-    ).first()
-    if newer is not None:
+    if newer_reply(session, journey.id, draft.inbound_id) is not None:
         raise Conflict(
             "the prospect replied again since this draft was written: read the new reply "
             "first (its own draft follows)"
@@ -107,7 +99,7 @@ def approve(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> DraftOu
             details={"mark_sent": f"/api/drafts/{draft_id}/mark-sent"},
         )
     with transaction(rt) as session:
-        draft, journey = _decidable(session, rt, draft_id)
+        draft, journey = _decidable(session, draft_id)
         now = rt.clock.now()
         answer = (text or draft.text).strip()
         if not answer:
@@ -139,7 +131,7 @@ def approve(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> DraftOu
 
 def reject(rt: Runtime, draft_id: int, reason: str | None, *, by: str) -> DraftOut:
     with transaction(rt) as session:
-        draft, journey = _decidable(session, rt, draft_id)
+        draft, journey = _decidable(session, draft_id)
         now = rt.clock.now()
         _decide(draft, DraftStatus.REJECTED, by=by, now=now)
         draft.error = reason
@@ -153,7 +145,7 @@ def reject(rt: Runtime, draft_id: int, reason: str | None, *, by: str) -> DraftO
 def mark_sent(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> DraftOut:
     """A person sent the answer by hand (``text``: what they sent, if not the draft)."""
     with transaction(rt) as session:
-        draft, journey = _decidable(session, rt, draft_id)
+        draft, journey = _decidable(session, draft_id)
         now = rt.clock.now()
         _decide(draft, DraftStatus.MARKED_SENT, by=by, now=now)
         draft.answer = (text or draft.text).strip()
@@ -182,19 +174,19 @@ def expire_due(rt: Runtime) -> int:
     """Drafts nobody decided on in time expire (and say so on the timeline). How many."""
     deadline = wall_now()
     with rt.sessions() as session:  # a read: no writer's lock unless a draft is due
-        due = session.execute(
-            sa.select(ReplyDraft.id, ReplyDraft.journey_id)
+        due = session.scalars(
+            sa.select(ReplyDraft.id)
             .where(ReplyDraft.status == DraftStatus.PENDING, ReplyDraft.expires_at <= deadline)
             .order_by(ReplyDraft.journey_id)
             .limit(EXPIRE_BATCH)
         ).all()
     expired = 0
-    for draft_id, journey_id in due:
+    for draft_id in due:
         with transaction(rt) as session:
-            journey = lifecycle.lock_journey(session, journey_id, sender=False)
-            draft = session.get(ReplyDraft, draft_id, with_for_update=True, populate_existing=True)
-            if draft is None or draft.status is not DraftStatus.PENDING:
+            found = lock_draft(session, draft_id)
+            if found is None or found[0].status is not DraftStatus.PENDING:
                 continue  # a person decided in the meantime
+            draft, journey = found
             now = rt.clock.now()
             draft.status = DraftStatus.EXPIRED
             draft.decided_at = now
