@@ -6,7 +6,7 @@ import socket
 from typing import Literal
 
 from croniter import croniter
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -117,6 +117,37 @@ class Settings(BaseSettings):
     notify_format: Literal["json", "slack"] = Field(
         default="json", description="The announcement's body: generic JSON, or Slack's."
     )
+    # A language model for the reply agent (unset: the built-in classifier and templates).
+    llm_provider: Literal["openai", "anthropic"] | None = Field(
+        default=None,
+        description="Draft answers with a language model: openai (or any OpenAI-compatible "
+        "server, with OUTREACH_LLM_BASE_URL) or anthropic; unset: the built-in drafter.",
+    )
+    llm_model: str | None = Field(default=None, description="The model's name at the provider.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="The provider's API key (a local server may need none)."
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="The provider's address, for OpenAI-compatible servers."
+    )
+    llm_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long one model call may take."
+    )
+    llm_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed or timed-out model call."
+    )
+    llm_daily_budget_usd: float = Field(
+        default=2.0,
+        ge=0,
+        description="Model spend per UTC day; once spent, drafts come from the built-in "
+        "drafter until the next day.",
+    )
+    llm_usd_per_million_input: float = Field(
+        default=3.0, ge=0, description="The model's price per million input tokens."
+    )
+    llm_usd_per_million_output: float = Field(
+        default=15.0, ge=0, description="The model's price per million output tokens."
+    )
     public_url: str | None = Field(
         default=None,
         description="The dashboard's address as people reach it, for links in announcements.",
@@ -147,6 +178,16 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("OUTREACH_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _model_named(self) -> Settings:
+        if self.llm_provider is not None and not (self.llm_model or "").strip():
+            raise ValueError("OUTREACH_LLM_MODEL is required with OUTREACH_LLM_PROVIDER")
+        if self.llm_base_url is not None and not self.llm_base_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("OUTREACH_LLM_BASE_URL must be an http:// or https:// URL")
+        return self
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -427,6 +427,26 @@ class ReplyDraft(Base):
     notify_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class ModelCall(Base):
+    """One call of the reply agent to a language model: tokens, cost, what came back.
+
+    ``at`` is wall-clock UTC, as the money is: the day's spend is capped on it.
+    """
+
+    __tablename__ = "model_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id"))
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    model: Mapped[str] = mapped_column(sa.String(100))
+    prompt_version: Mapped[str] = mapped_column(sa.String(40))
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[float] = mapped_column(default=0.0)
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # ok | malformed | failed
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
 class WebhookDelivery(Base):
     """Every webhook we received, kept for inspection, with what became of it."""
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.errors import Conflict
-from outreach.models import DraftStatus, Journey, ReplyDraft
+from outreach.models import DraftStatus, Journey
 from outreach.replies import commands
 from outreach.runtime import Runtime
 from outreach.testing import (
@@ -26,63 +26,12 @@ from outreach.testing import (
     test_settings,
     wait_until,
 )
-
-
-def _keen(rt: Runtime, n: int = 1, prefix: str = "k") -> list[Any]:
-    return find_people(
-        rt,
-        n,
-        lambda p: (
-            p.accepts and p.replies_after == 1 and p.reply_text.startswith("Sure, let's talk")
-        ),
-        prefix=prefix,
-    )
-
-
-def _drafts(rt: Runtime, journey_id: int) -> list[ReplyDraft]:
-    with rt.sessions() as session:
-        return list(
-            session.scalars(
-                sa.select(ReplyDraft)
-                .where(ReplyDraft.journey_id == journey_id)
-                .order_by(ReplyDraft.id)
-            )
-        )
-
-
-def _pending(rt: Runtime, journey_id: int) -> ReplyDraft | None:
-    found = [d for d in _drafts(rt, journey_id) if d.status is DraftStatus.PENDING]
-    return found[-1] if found else None
-
-
-def _messages_to(rt: Runtime, journey_id: int) -> list[str]:
-    """The texts the simulator received for this journey's prospect (its own record)."""
-    assert rt.simulator is not None
-    with rt.sessions() as session:
-        journey = session.get(Journey, journey_id)
-        assert journey is not None
-        slug = journey.prospect.public_identifier
-    return [
-        e["text"]
-        for e in rt.simulator.log()
-        if e["kind"] == "message" and e["public_identifier"] == slug
-    ]
-
-
-@contextmanager
-def replied(
-    database_url: str, campaign: dict[str, Any] | None = None, **overrides: Any
-) -> Iterator[tuple[Runtime, int, ReplyDraft]]:
-    """A runtime, a journey whose prospect replied "yes", and the draft that waits."""
-    with started(test_settings(database_url, **overrides)) as rt:
-        campaign_id = new_campaign(rt, _keen(rt), **(campaign or {}))
-        assert launch(rt, campaign_id) == 1
-        with rt.sessions() as session:
-            journey_id = session.execute(
-                sa.select(Journey.id).where(Journey.campaign_id == campaign_id)
-            ).scalar_one()
-        draft = wait_until(lambda: _pending(rt, journey_id), timeout=90, what="a draft")
-        yield rt, journey_id, draft
+from tests.replies.helpers import (
+    account_of,
+    drafts_of,
+    messages_to,
+    replied,
+)
 
 
 def _kinds(rt: Runtime, journey_id: int) -> list[str]:
@@ -95,18 +44,18 @@ def test_a_reply_is_drafted_and_the_approved_answer_goes_once(database_url: str)
         assert draft.provenance["drafter"] == "templates-v1"
         assert draft.provenance["classifier"] == "rules-v1"
         assert "call" in draft.text
-        before = _messages_to(rt, journey_id)
+        before = messages_to(rt, journey_id)
         assert draft.text not in before  # nothing goes without approval
         approved = commands.approve(rt, draft.id, None, by="ana")
         assert approved.status is DraftStatus.APPROVED
         with pytest.raises(Conflict, match="approved by ana"):
             commands.approve(rt, draft.id, None, by="bo")
         wait_until(
-            lambda: _drafts(rt, journey_id)[-1].status is DraftStatus.SENT,
+            lambda: drafts_of(rt, journey_id)[-1].status is DraftStatus.SENT,
             timeout=30,
             what="the answer sent",
         )
-        after = _messages_to(rt, journey_id)
+        after = messages_to(rt, journey_id)
         assert after.count(draft.text) == 1 and len(after) == len(before) + 1
         kinds = _kinds(rt, journey_id)
         assert kinds.index("draft_ready") < kinds.index("answer_approved")
@@ -115,7 +64,7 @@ def test_a_reply_is_drafted_and_the_approved_answer_goes_once(database_url: str)
 
 def test_two_people_approving_at_once_send_one_answer(database_url: str) -> None:
     with replied(database_url) as (rt, journey_id, draft):
-        before = len(_messages_to(rt, journey_id))
+        before = len(messages_to(rt, journey_id))
         outcomes: list[str] = []
         gate = threading.Barrier(4)
 
@@ -135,12 +84,12 @@ def test_two_people_approving_at_once_send_one_answer(database_url: str) -> None
         assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
         sent = wait_until(
             lambda: next(
-                (d for d in _drafts(rt, journey_id) if d.status is DraftStatus.SENT), None
+                (d for d in drafts_of(rt, journey_id) if d.status is DraftStatus.SENT), None
             ),
             timeout=30,
             what="the answer sent",
         )
-        texts = _messages_to(rt, journey_id)
+        texts = messages_to(rt, journey_id)
         assert len(texts) == before + 1 and texts[-1] == sent.answer
         assert sent.answer is not None and sent.answer.startswith("Edited by")
 
@@ -148,7 +97,7 @@ def test_two_people_approving_at_once_send_one_answer(database_url: str) -> None
 def test_rejected_and_expired_drafts_send_nothing(database_url: str) -> None:
     # 1.8 wall-clock seconds to decide; the first draft is rejected before that.
     with replied(database_url, draft_timeout_hours=0.0005) as (rt, journey_id, draft):
-        count = len(_messages_to(rt, journey_id))
+        count = len(messages_to(rt, journey_id))
         rejected = commands.reject(rt, draft.id, "not our market", by="ana")
         assert rejected.status is DraftStatus.REJECTED
         with pytest.raises(Conflict, match="rejected"):
@@ -159,11 +108,11 @@ def test_rejected_and_expired_drafts_send_nothing(database_url: str) -> None:
             journey = session.get(Journey, journey_id)
             assert journey is not None
             target = (journey.prospect.provider_id, journey.account_id)
-        account = _account(rt, target[1])
+        account = account_of(rt, target[1])
         rt.simulator.reply(account, target[0], "Actually, what does it cost?")
         expired = wait_until(
             lambda: next(
-                (d for d in _drafts(rt, journey_id) if d.status is DraftStatus.EXPIRED), None
+                (d for d in drafts_of(rt, journey_id) if d.status is DraftStatus.EXPIRED), None
             ),
             timeout=60,
             what="the second draft expired",
@@ -172,17 +121,8 @@ def test_rejected_and_expired_drafts_send_nothing(database_url: str) -> None:
         assert "nobody decided" in (expired.error or "")
         with pytest.raises(Conflict):
             commands.approve(rt, expired.id, None, by="ana")
-        assert len(_messages_to(rt, journey_id)) == count
+        assert len(messages_to(rt, journey_id)) == count
         assert "draft_expired" in _kinds(rt, journey_id)
-
-
-def _account(rt: Runtime, account_id: int) -> str:
-    from outreach.models import Account
-
-    with rt.sessions() as session:
-        account = session.get(Account, account_id)
-        assert account is not None
-        return account.external_id
 
 
 def test_a_second_reply_supersedes_the_waiting_draft(database_url: str) -> None:
@@ -194,14 +134,14 @@ def test_a_second_reply_supersedes_the_waiting_draft(database_url: str) -> None:
             provider_id, account_id = journey.prospect.provider_id, journey.account_id
         assert provider_id is not None
         rt.simulator.reply(
-            _account(rt, account_id), provider_id, "I'm out of office until 2027-01-04."
+            account_of(rt, account_id), provider_id, "I'm out of office until 2027-01-04."
         )
         newer = wait_until(
-            lambda: next((d for d in _drafts(rt, journey_id) if d.id != draft.id), None),
+            lambda: next((d for d in drafts_of(rt, journey_id) if d.id != draft.id), None),
             timeout=30,
             what="the second draft",
         )
-        first = _drafts(rt, journey_id)[0]
+        first = drafts_of(rt, journey_id)[0]
         assert first.status is DraftStatus.SUPERSEDED
         assert newer.status is DraftStatus.PENDING and newer.intent.value == "out_of_office"
         assert "after Monday 4 January" in newer.text
@@ -212,12 +152,12 @@ def test_a_second_reply_supersedes_the_waiting_draft(database_url: str) -> None:
 
 def test_draft_only_mode_sends_nothing_through_the_provider(database_url: str) -> None:
     with replied(database_url, draft_only=True) as (rt, journey_id, draft):
-        count = len(_messages_to(rt, journey_id))
+        count = len(messages_to(rt, journey_id))
         with pytest.raises(Conflict, match="draft-only"):
             commands.approve(rt, draft.id, None, by="ana")
         marked = commands.mark_sent(rt, draft.id, "Typed it myself.", by="ana")
         assert marked.status is DraftStatus.MARKED_SENT and marked.answer == "Typed it myself."
-        assert len(_messages_to(rt, journey_id)) == count
+        assert len(messages_to(rt, journey_id)) == count
         sent = [e for e in events(rt, journey_id) if e.kind.value == "answer_sent"]
         assert sent and sent[-1].details["by_hand"] is True
 
@@ -239,7 +179,7 @@ def test_a_reply_asking_to_stop_gets_no_draft(database_url: str) -> None:
             ).scalar_one()
         wait_until(lambda: "reply_received" in _kinds(rt, journey_id), timeout=90, what="the reply")
         wait_until(lambda: _workflow_done("reply-agent-"), timeout=30, what="the agent's run")
-        assert _drafts(rt, journey_id) == []
+        assert drafts_of(rt, journey_id) == []
 
 
 def _workflow_done(prefix: str) -> bool:
@@ -262,7 +202,7 @@ def test_the_sweep_starts_an_agent_lost_between_commit_and_start(database_url: s
             assert journey is not None and journey.prospect.provider_id is not None
             provider_id = journey.prospect.provider_id
         inbound = Inbound(
-            _account(rt, draft.account_id),
+            account_of(rt, draft.account_id),
             provider_id,
             "lost-1",
             "Who else uses it?",
@@ -278,13 +218,13 @@ def test_the_sweep_starts_an_agent_lost_between_commit_and_start(database_url: s
         with transaction(rt) as session:  # again (its agent may have drafted already): no-op
             restart_lost(session, rt.clock.now())
         newer = wait_until(
-            lambda: next((d for d in _drafts(rt, journey_id) if d.id != draft.id), None),
+            lambda: next((d for d in drafts_of(rt, journey_id) if d.id != draft.id), None),
             timeout=30,
             what="the lost reply's draft",
         )
         assert newer.intent.value == "question" and newer.status is DraftStatus.PENDING
-        assert _drafts(rt, journey_id)[0].status is DraftStatus.SUPERSEDED
-        assert len(_drafts(rt, journey_id)) == 2
+        assert drafts_of(rt, journey_id)[0].status is DraftStatus.SUPERSEDED
+        assert len(drafts_of(rt, journey_id)) == 2
 
 
 # -- a campaign's own answers; announcements ------------------------------------------------
@@ -341,13 +281,13 @@ def test_a_new_draft_is_announced_in_slacks_format_with_the_reply_as_text(
             public_url="https://outreach.example/",
         ) as (rt, journey_id, draft),
     ):
-        wait_until(lambda: _drafts(rt, journey_id)[0].notified_at, what="the announcement")
+        wait_until(lambda: drafts_of(rt, journey_id)[0].notified_at, what="the announcement")
         [body] = received
         text = body["blocks"][0]["text"]["text"]
         assert "waits for your approval" in body["text"]
         assert draft.text in text
         assert f"<https://outreach.example/journeys/{journey_id}|Open it in Outreach>" in text
-        assert _drafts(rt, journey_id)[0].notify_error is None
+        assert drafts_of(rt, journey_id)[0].notify_error is None
 
 
 def test_a_failing_announcement_is_recorded_and_the_draft_still_waits(database_url: str) -> None:
@@ -358,11 +298,11 @@ def test_a_failing_announcement_is_recorded_and_the_draft_still_waits(database_u
         replied(database_url, notify_webhook_url=SecretStr(url)) as (rt, journey_id, draft),
     ):
         failed = wait_until(
-            lambda: _drafts(rt, journey_id)[0].notify_error, timeout=30, what="the failure"
+            lambda: drafts_of(rt, journey_id)[0].notify_error, timeout=30, what="the failure"
         )
         assert failed == "the notification webhook answered 500"
         assert len(received) == 3  # the step's attempts
         assert received[0]["event"] == "draft.ready" and received[0]["draft_id"] == draft.id
         assert received[0]["reply"].startswith("Sure, let's talk")
-        assert _drafts(rt, journey_id)[0].status is DraftStatus.PENDING
+        assert drafts_of(rt, journey_id)[0].status is DraftStatus.PENDING
         assert url not in failed  # the address is a secret

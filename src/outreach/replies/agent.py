@@ -41,8 +41,8 @@ from outreach.models import (
 )
 from outreach.prospects.dnc import blocked_reason
 from outreach.prospects.repository import prospect_variables
-from outreach.replies import drafts, notify
-from outreach.replies.classify import classify
+from outreach.replies import drafts, model, notify
+from outreach.replies.classify import Classification, classify
 from outreach.replies.service import Inbound, record_inbound
 from outreach.runtime import current
 from outreach.uow import Work, defer
@@ -103,9 +103,72 @@ def _turn(session: Session, now: datetime, inbound_id: int) -> Turn | None:
 
 @DBOS.step()
 def draft_answer(turn: Turn) -> drafts.Proposal | None:
-    """The built-in drafter's answer (``None``: this reply gets none)."""
+    """The answer to a reply (``None``: this reply gets none): the model's when one is
+    configured and answers, the built-in drafter's otherwise, with the reason why."""
     read = classify(turn.text, today=turn.at.date())
-    return drafts.draft(Templates.model_validate(turn.templates), turn.variables, read)
+    templates = Templates.model_validate(turn.templates)
+    if current().settings.llm_provider is None:
+        return drafts.draft(templates, turn.variables, read)
+    try:
+        return _model_answer(turn, read)
+    except model.ModelFailed as failed:
+        log.warning("model draft failed; drafting with the built-in drafter", reason=failed.reason)
+        proposal = drafts.draft(templates, turn.variables, read)
+        if proposal is None:
+            return None
+        return drafts.Proposal(
+            proposal.text,
+            proposal.intent,
+            proposal.provenance
+            | model.provenance(current().settings)
+            | {"fallback": failed.reason},
+        )
+
+
+def _model_answer(turn: Turn, read: Classification) -> drafts.Proposal | None:
+    """The model's reading and answer, within the day's budget, each call recorded."""
+    rt = current()
+    settings = rt.settings
+    with rt.sessions() as session:
+        spent = model.spent_today(session)
+    if spent >= settings.llm_daily_budget_usd:
+        raise model.ModelFailed(
+            f"the day's model budget is spent (${spent:.2f} of "
+            f"${settings.llm_daily_budget_usd:.2f})"
+        )
+    try:
+        reading, usage = model.ask(settings, turn.text, turn.variables, turn.at.date())
+    except model.ModelFailed as failed:
+        with rt.sessions.begin() as session:
+            model.record_call(
+                session,
+                settings,
+                inbound_id=turn.inbound_id,
+                usage=failed.usage,
+                outcome=failed.outcome,
+                error=failed.reason,
+            )
+        raise
+    with rt.sessions.begin() as session:
+        cost = model.record_call(
+            session, settings, inbound_id=turn.inbound_id, usage=usage, outcome="ok"
+        )
+    if not model.answers(reading):
+        return None
+    return drafts.Proposal(
+        reading.answer.strip(),
+        reading.intent,
+        model.provenance(settings)
+        | {
+            "drafter": "model",
+            "classifier": f"{settings.llm_provider}:{settings.llm_model}",
+            "confidence": reading.confidence,
+            "cost_usd": round(cost, 6),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "rules_intent": read.intent.value,
+        },
+    )
 
 
 def newer_reply(session: Session, journey_id: int, inbound_id: int) -> int | None:
