@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("prompt_version", sa.String(40), nullable=False),
         sa.Column("input_tokens", sa.Integer(), nullable=False),
         sa.Column("output_tokens", sa.Integer(), nullable=False),
-        sa.Column("cost_usd", sa.Float(), nullable=False),
+        sa.Column("cost_usd", sa.Double(), nullable=False),
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
     )
