@@ -427,6 +427,19 @@ class ReplyDraft(Base):
     notify_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class ConversationRead(Base):
+    """How far a person has read a conversation: the newest reply they were shown.
+
+    A reply with a larger id is unread. ``read_at`` is wall-clock UTC.
+    """
+
+    __tablename__ = "conversation_reads"
+    journey_id: Mapped[int] = mapped_column(sa.ForeignKey("journeys.id"), primary_key=True)
+    inbound_id: Mapped[int]
+    read_at: Mapped[datetime]
+    read_by: Mapped[str | None] = mapped_column(sa.String(100))
+
+
 class ModelCall(Base):
     """One call of the reply agent to a language model: tokens, cost, what came back.
 

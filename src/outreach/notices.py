@@ -25,6 +25,7 @@ from outreach.models import (
     Prospect,
     ReplyDraft,
 )
+from outreach.replies.inbox import unread_total
 
 RECENT = timedelta(days=7)  # simulated: failures and replies this recent are listed
 SHOWN = 10
@@ -48,6 +49,9 @@ class Notices(BaseModel):
     failed_total: int = Field(description="Journeys failed in the last 7 simulated days.")
     replies_total: int = Field(description="Replies in the last 7 simulated days.")
     drafts_total: int = Field(description="Drafts waiting for a person, however old.")
+    unread: int = Field(
+        default=0, description="Conversations with a reply nobody has read (the inbox's count)."
+    )
 
     @property
     def count(self) -> int:
@@ -146,4 +150,5 @@ def notices(session: Session, now: datetime) -> Notices:
         replies_total=replies_total,
         drafts=drafts,
         drafts_total=drafts_total,
+        unread=unread_total(session),
     )

@@ -22,6 +22,7 @@ from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import DraftStatus, EventKind, Journey, ReplyDraft
 from outreach.queues import ACTIONS_QUEUE
+from outreach.replies import inbox
 from outreach.replies.agent import lock_draft, newer_reply
 from outreach.runtime import Runtime
 from outreach.uow import Work, defer, transaction
@@ -230,3 +231,16 @@ def list_drafts(
         sa.select(sa.func.count()).select_from(ReplyDraft).where(*where)
     ).scalar_one()
     return [DraftOut.model_validate(r) for r in rows], int(total)
+
+
+class ReadMark(BaseModel):
+    journey_id: int
+    marked: int = Field(description="How many replies were unread before.")
+
+
+def mark_read(rt: Runtime, journey_id: int, *, by: str | None) -> ReadMark:
+    """A person has seen this conversation's replies so far (the inbox's unread count)."""
+    with transaction(rt) as session:
+        if session.get(Journey, journey_id) is None:
+            raise NotFound(f"journey {journey_id} not found")
+        return ReadMark(journey_id=journey_id, marked=inbox.mark_read(session, journey_id, by))

@@ -598,16 +598,30 @@ def list_inbox(
     intent: ReplyIntent | None = None,
     campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     account_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    unread: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
     """Every prospect who replied, across senders and campaigns, newest first: what the
-    reply means (the classifier's reading, or a person's), the latest reply, how many.
-    How many match in all: `X-Total-Count`."""
-    filters = inbox.InboxFilters(intent, campaign_id, account_id)
+    reply means (the classifier's reading, or a person's), the latest reply, how many,
+    how many nobody has read (`unread=true`: only those). How many match in all:
+    `X-Total-Count`."""
+    filters = inbox.InboxFilters(intent, campaign_id, account_id, unread)
     found = inbox.list_inbox(session, filters, limit=limit, offset=offset)
     response.headers[TOTAL] = str(found.total)
     return found.rows
+
+
+@router.post(
+    "/journeys/{journey_id}/read",
+    response_model=reply_commands.ReadMark,
+    tags=["replies"],
+    responses=NOT_FOUND,
+)
+def mark_conversation_read(journey_id: Id, rt: Rt, principal: ApiPrincipal) -> Any:
+    """Mark the conversation's replies so far as read (the dashboard does so when the
+    conversation is opened)."""
+    return reply_commands.mark_read(rt, journey_id, by=principal.username)
 
 
 class ReplyMark(BaseModel):

@@ -1230,8 +1230,18 @@ JOURNEY = {"": "journey.html", "journey-live": "_journey_live.html"}
 
 
 @pages.get("/journeys/{journey_id}", response_class=HTMLResponse)
-def journey_page(journey_id: Id, request: Request, rt: Rt, session: Db) -> HTMLResponse:
-    return _page(request, rt, JOURNEY, lambda: _journey(session, journey_id, rt))
+def journey_page(
+    journey_id: Id, request: Request, rt: Rt, session: Db, principal: auth.PageUser
+) -> HTMLResponse:
+    """The journey; opening it (or its live part showing a new reply) reads its replies."""
+
+    def build() -> dict[str, Any]:
+        context = _journey(session, journey_id, rt)
+        if inbox.unread_of(session, journey_id):  # a write only when there is news
+            reply_commands.mark_read(rt, journey_id, by=principal.username)
+        return context
+
+    return _page(request, rt, JOURNEY, build)
 
 
 REPLY_INTENTS = {intent.value: intent.value.replace("_", " ") for intent in ReplyIntent}
@@ -1376,9 +1386,11 @@ def inbox_page(
     intent: str = "",
     campaign: str = "",
     sender: str = "",
+    unread: str = "",
     page: Page = 1,
 ) -> HTMLResponse:
-    """Every prospect who replied, newest first, with what the reply means."""
+    """Every prospect who replied, newest first, with what the reply means (``unread=1``:
+    only the conversations with a reply nobody has read)."""
 
     def build() -> dict[str, Any]:
         if intent and intent not in REPLY_INTENTS:
@@ -1389,17 +1401,20 @@ def inbox_page(
             ReplyIntent(intent) if intent else None,
             _id_param(campaign, "campaign"),
             _id_param(sender, "sender"),
+            unread=bool(unread),
         )
         found = inbox.list_inbox(
             session, filters, limit=INBOX_PAGE_SIZE, offset=(page - 1) * INBOX_PAGE_SIZE
         )
-        values = {"intent": intent, "campaign": campaign, "sender": sender}
+        values = {"intent": intent, "campaign": campaign, "sender": sender, "unread": unread}
 
         def query_with(**changes: Any) -> str:
             return urlencode({k: v for k, v in (values | changes).items() if v})
 
         return {
             "inbox": found,
+            "unread": filters.unread,
+            "unread_total": inbox.unread_total(session),
             "intent": intent,
             "campaign": filters.campaign_id,
             "sender": filters.account_id,

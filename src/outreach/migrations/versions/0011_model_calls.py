@@ -24,9 +24,7 @@ def upgrade() -> None:
         "model_calls",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.Column(
-            "inbound_id", sa.Integer(), sa.ForeignKey("inbound_messages.id"), nullable=True
-        ),
+        sa.Column("inbound_id", sa.Integer(), sa.ForeignKey("inbound_messages.id"), nullable=True),
         sa.Column("provider", sa.String(20), nullable=False),
         sa.Column("model", sa.String(100), nullable=False),
         sa.Column("prompt_version", sa.String(40), nullable=False),
