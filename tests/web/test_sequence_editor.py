@@ -144,3 +144,49 @@ def test_edit_texts_with_a_preview_then_a_running_campaign(serve: Any, browser: 
     expect(page.locator("[data-kind=replanned]")).to_have_count(1)
     assert page.locator("#injected").count() == 0
     shot(page, "journey-sent-texts")
+
+
+def test_the_answers_to_replies_and_the_out_of_office_rule_are_edited(
+    serve: Any, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    server = serve()
+    ensure_user(server.runtime)
+    _, campaign_id = _setup(server.url)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.set_default_timeout(15_000)
+    browser_login(page, server.url)
+    page.goto(f"{server.url}/campaigns/{campaign_id}/sequence")
+    answers = page.locator("#answers")
+    interested = answers.locator("[data-intent=interested] textarea")
+    question = answers.locator("[data-intent=question] textarea")
+    expect(interested).to_have_value(ANSWER)
+    # An intent with no text of its own shows the built-in one, greyed.
+    expect(question).to_have_value("")
+    assert "Thanks for asking" in (question.get_attribute("placeholder") or "")
+    auto = answers.locator("input[name=auto_approve_out_of_office]")
+    expect(auto).not_to_be_checked()
+    # A text that cannot render is refused, and what was typed stays.
+    question.fill("About {{ question")
+    page.get_by_role("button", name="Save as version 2").click()
+    expect(page.locator(".notice-error").first).to_be_visible()
+    expect(page.locator("#answers [data-intent=question] textarea")).to_have_value(
+        "About {{ question"
+    )
+    page.locator("#answers [data-intent=question] textarea").fill(
+        "You asked: {{ question | default('that') }}"
+    )
+    page.locator("#answers [data-intent=interested] textarea").fill("")
+    page.locator("#answers input[name=auto_approve_out_of_office]").check()
+    shot(page, "sequence-editor-answers")
+    page.get_by_role("button", name="Save as version 2").click()
+    expect(page.locator(".notice-ok")).to_contain_text("Saved as version 2")
+    with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
+        saved = api.get(f"/api/campaigns/{campaign_id}").json()
+    # Emptied: the built-in text again; typed: the campaign's own.
+    assert saved["templates"]["answers"] == {
+        "question": "You asked: {{ question | default('that') }}"
+    }
+    assert saved["sequence"]["auto_approve_out_of_office"] is True
+    expect(page.locator("#answers input[name=auto_approve_out_of_office]")).to_be_checked()

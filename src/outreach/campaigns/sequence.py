@@ -54,6 +54,11 @@ class SequenceSpec(BaseModel):
     follow_up_on_acceptance: bool = Field(
         default=False, description="Send follow-up 1 as soon as acceptance is seen."
     )
+    auto_approve_out_of_office: bool = Field(
+        default=False,
+        description="Send the campaign's out-of-office acknowledgement without asking a "
+        "person (its own text, never a model's words); every other answer waits for one.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> SequenceSpec:

@@ -12,7 +12,7 @@ supersedes the draft, and nothing goes out until a person has seen it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,9 +38,11 @@ from outreach.models import (
     InboundMessage,
     Journey,
     ReplyDraft,
+    ReplyIntent,
 )
 from outreach.prospects.dnc import blocked_reason
 from outreach.prospects.repository import prospect_variables
+from outreach.queues import ACTIONS_QUEUE
 from outreach.replies import drafts, model, notify
 from outreach.replies.classify import Classification, classify
 from outreach.replies.service import Inbound, record_inbound
@@ -63,6 +65,7 @@ class Turn:
     at: datetime
     variables: dict[str, Any]
     templates: dict[str, Any]
+    auto_out_of_office: bool = False  # the campaign sends its acknowledgement unasked
 
 
 @DBOS.workflow()
@@ -73,13 +76,13 @@ def reply_agent(inbound_id: int) -> str:
         if turn is None:
             return "no journey"
         proposal = draft_answer(turn)
-        draft_id = tx(_store, turn, proposal)
+        draft_id, outcome = tx(_store, turn, proposal)
         if draft_id is None:
-            return "superseded" if proposal else "no answer"
+            return outcome
         if current().settings.notify_webhook_url is not None:
             announce(draft_id)
         log.info("draft ready", draft_id=draft_id)
-        return "drafted"
+        return outcome
 
 
 def _turn(session: Session, now: datetime, inbound_id: int) -> Turn | None:
@@ -88,9 +91,9 @@ def _turn(session: Session, now: datetime, inbound_id: int) -> Turn | None:
         return None
     journey = session.get(Journey, message.journey_id)
     assert journey is not None
-    templates = session.execute(
-        sa.select(Campaign.templates).where(Campaign.id == journey.campaign_id)
-    ).scalar_one()
+    templates, sequence = session.execute(
+        sa.select(Campaign.templates, Campaign.sequence).where(Campaign.id == journey.campaign_id)
+    ).one()
     return Turn(
         inbound_id=message.id,
         journey_id=journey.id,
@@ -98,6 +101,7 @@ def _turn(session: Session, now: datetime, inbound_id: int) -> Turn | None:
         at=message.at,
         variables=prospect_variables(journey.prospect),
         templates=templates,
+        auto_out_of_office=bool(sequence.get("auto_approve_out_of_office")),
     )
 
 
@@ -107,6 +111,11 @@ def draft_answer(turn: Turn) -> drafts.Proposal | None:
     configured and answers, the built-in drafter's otherwise, with the reason why."""
     read = classify(turn.text, today=turn.at.date())
     templates = Templates.model_validate(turn.templates)
+    if turn.auto_out_of_office and read.intent is ReplyIntent.OUT_OF_OFFICE:
+        # Sent unasked: only the campaign's own acknowledgement, never a model's words.
+        proposal = drafts.draft(templates, turn.variables, read)
+        assert proposal is not None
+        return replace(proposal, provenance=proposal.provenance | {"auto_approve": True})
     if current().settings.llm_provider is None:
         return drafts.draft(templates, turn.variables, read)
     try:
@@ -183,11 +192,12 @@ def newer_reply(session: Session, journey_id: int, inbound_id: int) -> int | Non
 
 def _store(
     session: Session, now: datetime, turn: Turn, proposal: drafts.Proposal | None
-) -> int | None:
+) -> tuple[int | None, str]:
     """Store the draft (once per reply) and supersede the open drafts of earlier replies.
 
     A draft whose reply is no longer the newest is stored superseded: the newer reply's
-    own agent drafts the answer that waits. The draft's id when one now waits.
+    own agent drafts the answer that waits. The draft's id when one now waits for a
+    person, and what became of the reply.
     """
     journey = lifecycle.lock_journey(session, turn.journey_id, sender=False)
     older = session.scalars(
@@ -200,7 +210,7 @@ def _store(
     for stale in older:
         supersede(session, stale, journey, now=now)
     if proposal is None:
-        return None
+        return None, "no answer"
     # One run per reply (its workflow id), and a replay returns this step's recorded
     # output: the reply has no draft yet (and ``inbound_id`` is unique besides).
     newer = newer_reply(session, journey.id, turn.inbound_id)
@@ -219,7 +229,7 @@ def _store(
     session.add(draft)
     session.flush()
     if newer is not None:
-        return None
+        return None, "superseded"
     lifecycle.add_event(
         session,
         journey,
@@ -229,7 +239,43 @@ def _store(
         intent=proposal.intent.value,
         drafter=proposal.provenance.get("drafter"),
     )
-    return draft.id
+    if proposal.provenance.get("auto_approve") and not current().settings.draft_only:
+        approve_in(session, draft, journey, draft.text, by=AUTO_APPROVER, now=now)
+        return None, "auto-approved"  # nobody needs telling: it goes
+    return draft.id, "drafted"
+
+
+AUTO_APPROVER = "the campaign's out-of-office rule"
+
+
+def approve_in(
+    session: Session, draft: ReplyDraft, journey: Journey, answer: str, *, by: str, now: datetime
+) -> None:
+    """Approve ``draft`` (locked, pending) with ``answer``: it is sent once, after this
+    transaction commits, under the draft's id."""
+    draft.status = DraftStatus.APPROVED
+    draft.decided_at = now
+    draft.decided_by = by
+    draft.answer = answer
+    lifecycle.add_event(
+        session,
+        journey,
+        EventKind.ANSWER_APPROVED,
+        now,
+        draft_id=draft.id,
+        by=by,
+        edited=answer != draft.text,
+    )
+    defer(
+        session,
+        # On the actions queue: a worker sends it (a web process runs no sends).
+        Work(
+            "outreach.replies.agent:send_answer",
+            (draft.id,),
+            workflow_id=f"answer-{draft.id}",
+            queue=ACTIONS_QUEUE,
+        ),
+    )
 
 
 def supersede(session: Session, draft: ReplyDraft, journey: Journey, *, now: datetime) -> None:

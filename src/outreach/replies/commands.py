@@ -21,11 +21,10 @@ from outreach.clock import wall_now
 from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import DraftStatus, EventKind, Journey, ReplyDraft
-from outreach.queues import ACTIONS_QUEUE
 from outreach.replies import inbox
-from outreach.replies.agent import lock_draft, newer_reply
+from outreach.replies.agent import approve_in, lock_draft, newer_reply
 from outreach.runtime import Runtime
-from outreach.uow import Work, defer, transaction
+from outreach.uow import transaction
 
 EXPIRE_BATCH = 200
 
@@ -105,27 +104,7 @@ def approve(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> DraftOu
         answer = (text or draft.text).strip()
         if not answer:
             raise Conflict("the answer is empty")
-        _decide(draft, DraftStatus.APPROVED, by=by, now=now)
-        draft.answer = answer
-        lifecycle.add_event(
-            session,
-            journey,
-            EventKind.ANSWER_APPROVED,
-            now,
-            draft_id=draft.id,
-            by=by,
-            edited=answer != draft.text,
-        )
-        defer(
-            session,
-            # On the actions queue: a worker sends it (a web process runs no sends).
-            Work(
-                "outreach.replies.agent:send_answer",
-                (draft.id,),
-                workflow_id=f"answer-{draft.id}",
-                queue=ACTIONS_QUEUE,
-            ),
-        )
+        approve_in(session, draft, journey, answer, by=by, now=now)
         session.flush()
         return DraftOut.model_validate(draft)
 

@@ -10,7 +10,7 @@ user: the first visit (from this machine, or with the bootstrap key) creates the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -38,7 +38,7 @@ from outreach.campaigns import commands as campaign_commands
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.forecast import forecast
 from outreach.campaigns.schemas import CampaignCreate, CampaignUpdate
-from outreach.campaigns.sequence import MESSAGE_LIMIT, SequenceSpec, Templates
+from outreach.campaigns.sequence import ANSWERED_INTENTS, MESSAGE_LIMIT, SequenceSpec, Templates
 from outreach.db import MAX_ID
 from outreach.errors import Forbidden, InvalidInput, OutreachError, Unauthorized
 from outreach.journeys import commands as journey_commands
@@ -69,6 +69,7 @@ from outreach.prospects.upload import (
 )
 from outreach.replies import commands as reply_commands
 from outreach.replies import conversation, inbox
+from outreach.replies.drafts import DEFAULT_ANSWERS
 from outreach.runtime import Runtime
 from outreach.users import commands as users
 from outreach.users.schemas import ApiKeyCreate, UserCreate
@@ -959,6 +960,9 @@ class SequenceForm:
     invitation_note: str
     days: list[str]
     texts: list[str]
+    auto_approve_out_of_office: bool = False
+    # The answers to replies, per intent; an empty text is the built-in one.
+    answers: dict[str, str] = field(default_factory=dict)
 
     def parsed(self) -> tuple[SequenceSpec, Templates]:
         """A follow-up row with neither a day nor a text is no step; half of one is a problem."""
@@ -977,11 +981,18 @@ class SequenceForm:
                 "acceptance_check_days": self.acceptance_check_days.strip() or None,
                 "follow_up_days": [day for day, _ in steps],
                 "follow_up_on_acceptance": self.follow_up_on_acceptance,
+                "auto_approve_out_of_office": self.auto_approve_out_of_office,
             },
         )
         note = self.invitation_note.strip()
+        answers = {k: v.strip() for k, v in self.answers.items() if v.strip()}
         templates = _parse(
-            Templates, {"invitation_note": note or None, "follow_ups": [t for _, t in steps]}
+            Templates,
+            {
+                "invitation_note": note or None,
+                "follow_ups": [t for _, t in steps],
+                "answers": answers,
+            },
         )
         return sequence, templates
 
@@ -993,6 +1004,8 @@ class SequenceForm:
             invitation_note=templates.invitation_note or "",
             days=[_num(d) for d in sequence.follow_up_days],
             texts=list(templates.follow_ups),
+            auto_approve_out_of_office=sequence.auto_approve_out_of_office,
+            answers=dict(templates.answers),
         )
 
     def rows(self) -> list[tuple[str, str]]:
@@ -1010,6 +1023,9 @@ def sequence_form(
     invitation_note: Annotated[str, Form()] = "",
     day: Annotated[list[str] | None, Form()] = None,
     text: Annotated[list[str] | None, Form()] = None,
+    auto_approve_out_of_office: Annotated[str, Form()] = "",
+    answer_intent: Annotated[list[str] | None, Form()] = None,
+    answer: Annotated[list[str] | None, Form()] = None,
 ) -> SequenceForm:
     return SequenceForm(
         acceptance_check_days,
@@ -1017,6 +1033,8 @@ def sequence_form(
         invitation_note,
         day or [],
         text or [],
+        bool(auto_approve_out_of_office),
+        dict(zip(answer_intent or [], answer or [], strict=False)),
     )
 
 
@@ -1033,6 +1051,9 @@ def _editor(session: Session, campaign_id: int, form: SequenceForm | None) -> di
     return {
         "campaign": campaigns.summarize(session, campaign),
         "form": form,
+        "built_in_answers": {
+            intent: (REPLY_INTENTS[intent], DEFAULT_ANSWERS[intent]) for intent in ANSWERED_INTENTS
+        },
         "versions": campaigns.list_versions(session, campaign_id)[:10],
         "tz": campaign.account.timezone,
     }
@@ -1081,9 +1102,6 @@ def sequence_save(campaign_id: Id, request: Request, rt: Rt, form: SequenceField
     principal = request.state.principal
     try:
         sequence, templates = form.parsed()
-        with rt.sessions() as session:  # the editor has no answers' texts: they stay
-            kept = Templates.model_validate(campaigns.get_campaign(session, campaign_id).templates)
-        templates = templates.model_copy(update={"answers": kept.answers})
         data = CampaignUpdate(sequence=sequence, templates=templates)
         edited = campaign_commands.update_campaign(
             rt, campaign_id, data, saved_by=principal.username
