@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.errors import NotFound
 from outreach.models import EventKind, InboundMessage, Journey, JourneyEvent, ReplyDraft
 from outreach.replies.commands import DraftOut
+from outreach.replies.referral import Referral, latest_referral
 
 
 class Message(BaseModel):
@@ -32,6 +33,10 @@ class Conversation(BaseModel):
     messages: list[Message]
     drafts: list[DraftOut] = Field(description="Newest first; at most one waits (pending).")
     pending: DraftOut | None = Field(description="The draft waiting for a decision, if any.")
+    referral: Referral | None = Field(
+        default=None,
+        description="Who the latest reply points to, if anyone (`POST …/referral` adds them).",
+    )
 
 
 def _ours(event: JourneyEvent) -> Message | None:
@@ -75,4 +80,10 @@ def conversation(session: Session, journey_id: int) -> Conversation:
         )
     ]
     pending = next((d for d in drafts if d.status == "pending"), None)
-    return Conversation(journey_id=journey_id, messages=messages, drafts=drafts, pending=pending)
+    return Conversation(
+        journey_id=journey_id,
+        messages=messages,
+        drafts=drafts,
+        pending=pending,
+        referral=latest_referral(session, journey_id),
+    )

@@ -58,7 +58,7 @@ from outreach.prospects.schemas import (
 )
 from outreach.prospects.upload import rows_from_upload
 from outreach.replies import commands as reply_commands
-from outreach.replies import conversation, inbox
+from outreach.replies import conversation, inbox, referral
 from outreach.runtime import Runtime
 from outreach.sandbox.api import router as sandbox_router
 from outreach.users import commands as users
@@ -622,6 +622,21 @@ def mark_conversation_read(journey_id: Id, rt: Rt, principal: ApiPrincipal) -> A
     """Mark the conversation's replies so far as read (the dashboard does so when the
     conversation is opened)."""
     return reply_commands.mark_read(rt, journey_id, by=principal.username)
+
+
+@router.post(
+    "/journeys/{journey_id}/referral",
+    response_model=referral.ReferralAdded,
+    status_code=201,
+    tags=["replies"],
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def add_referral(journey_id: Id, data: referral.ReferralIn, rt: Rt) -> Any:
+    """The person the prospect's reply pointed to becomes a prospect of the same campaign
+    (`referred_by` the prospect), checked as an imported row is: 422 for a bad address,
+    409 when another campaign has them or they are on the do-not-contact list.
+    `GET /api/journeys/{id}/conversation` offers what the reply gave (`referral`)."""
+    return referral.add_referral(rt, journey_id, data)
 
 
 class ReplyMark(BaseModel):

@@ -68,7 +68,7 @@ from outreach.prospects.upload import (
     rows_from_text,
 )
 from outreach.replies import commands as reply_commands
-from outreach.replies import conversation, inbox
+from outreach.replies import conversation, inbox, referral
 from outreach.replies.drafts import DEFAULT_ANSWERS
 from outreach.runtime import Runtime
 from outreach.users import commands as users
@@ -1233,14 +1233,16 @@ def _journey(session: Session, journey_id: int, rt: Runtime) -> dict[str, Any]:
     journey = journeys.journey_detail(session, journey_id, now=now, scale=scale)
     campaign = campaigns.get_campaign(session, journey.campaign_id)
     sender = get_account(session, journey.account_id)
+    talk = conversation.conversation(session, journey_id)
     return {
         "journey": journey,
         "campaign": campaign,
         "sender": sender,
         "tz": sender.timezone,
         "intents": REPLY_INTENTS,
-        "conversation": conversation.conversation(session, journey_id),
+        "conversation": talk,
         "draft_only": rt.settings.draft_only,
+        "referral": talk.referral,
     }
 
 
@@ -1316,6 +1318,30 @@ def decide_draft(
             context = _journey(session, journey_id, rt) | {"draft_error": exc, "typed": text}
         return _render(request, rt, "journey.html", context, status_code=exc.status_code)
     return RedirectResponse(f"/journeys/{journey_id}#conversation", status_code=303)
+
+
+@pages.post("/journeys/{journey_id}/referral", response_class=HTMLResponse)
+def add_referral(
+    journey_id: Id,
+    request: Request,
+    rt: Rt,
+    profile_url: str = Form(default="", max_length=500),
+    first_name: str = Form(default="", max_length=200),
+    last_name: str = Form(default="", max_length=200),
+) -> Response:
+    """The person a reply named becomes a prospect of the campaign; the page again."""
+    typed = {"profile_url": profile_url, "first_name": first_name, "last_name": last_name}
+    context: dict[str, Any] = {"referral_typed": typed}
+    status_code = 200
+    try:
+        data = _parse(referral.ReferralIn, {k: v.strip() or None for k, v in typed.items()})
+        added = referral.add_referral(rt, journey_id, data)
+        context = {"referral_added": added.public_identifier}
+    except OutreachError as exc:
+        context["referral_error"], status_code = exc, exc.status_code
+    with rt.sessions() as session:
+        context = _journey(session, journey_id, rt) | context
+    return _render(request, rt, "journey.html", context, status_code=status_code)
 
 
 def _runs(rt: Runtime, filters: runs.RunFilters, page: int) -> dict[str, Any]:
