@@ -110,6 +110,8 @@ class EventKind(enum.StrEnum):
     ANSWER_APPROVED = "answer_approved"
     ANSWER_SENT = "answer_sent"
     ANSWER_FAILED = "answer_failed"
+    # An out-of-office reply with a return date: the sequence waits until then.
+    WAITING_FOR_RETURN = "waiting_for_return"
 
 
 class ClockState(Base):
@@ -294,6 +296,8 @@ class Journey(Base):
     waiting_for: Mapped[str | None] = mapped_column(sa.Text)
     # Held: its campaign or sender is paused; ``stage`` resumes when they do.
     held: Mapped[bool] = mapped_column(default=False)
+    # The prospect is away until then (an out-of-office reply): no stage runs before it.
+    not_before: Mapped[datetime | None]
     invited_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     replied_at: Mapped[datetime | None]

@@ -54,6 +54,11 @@ class SequenceSpec(BaseModel):
     follow_up_on_acceptance: bool = Field(
         default=False, description="Send follow-up 1 as soon as acceptance is seen."
     )
+    resume_after_out_of_office: bool = Field(
+        default=False,
+        description="An out-of-office reply with a return date (within 90 days) does not end "
+        "the sequence: it goes on after that day.",
+    )
     auto_approve_out_of_office: bool = Field(
         default=False,
         description="Send the campaign's out-of-office acknowledgement without asking a "

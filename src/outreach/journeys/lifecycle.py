@@ -9,7 +9,7 @@ work (``uow.defer``), started once the transaction commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,7 +54,7 @@ from outreach.models import (
 from outreach.prospects.dnc import blocked_prospect_ids
 from outreach.prospects.repository import pending_prospects, prospect_variables
 from outreach.queues import ACTIONS_QUEUE
-from outreach.replies.classify import classify
+from outreach.replies.classify import Classification, classify
 from outreach.uow import Work, defer
 
 ERROR_LIMIT = 2000  # characters of a provider's error kept on the journey
@@ -137,10 +137,14 @@ def schedule_stage(
     """Point the journey at ``stage``, not before ``due``, and have its sender's governor
     look at it then (the governor decides when it actually runs). The transaction holds
     the sender (``lock_journey`` or ``lock_sender``)."""
-    at = max(due, now)
+    at = max(due, now, journey.not_before or now)
     journey.stage = str(stage)
     journey.next_run_at = at
-    journey.waiting_for = waiting_for(stage)
+    journey.waiting_for = (
+        waiting_for(stage)
+        if journey.not_before is None or journey.not_before < due
+        else f"{waiting_for(stage)}, after the prospect's return"
+    )
     journey.held = False
     journey.updated_at = now
     account = session.get(Account, journey.account_id)
@@ -565,6 +569,9 @@ class StageContext:
     due: datetime  # when the stage was scheduled for; it runs at or a little after it
     version: int = 1  # the campaign's version whose texts this stage sends
     account_id: int | None = None  # its sender (None in contexts recorded before it was kept)
+    # The provider ids of the replies recorded already (an out-of-office notice the
+    # sequence waited out): the chat's check before a follow-up looks past them.
+    replies_seen: tuple[str, ...] = ()
 
 
 def is_current(journey: Journey, stage: str, seq: int) -> bool:
@@ -625,6 +632,13 @@ def begin_stage(
         due=journey.next_run_at or now,
         version=campaign.version,
         account_id=account.id,
+        replies_seen=tuple(
+            session.scalars(
+                sa.select(InboundMessage.message_id).where(InboundMessage.journey_id == journey.id)
+            )
+        )
+        if journey.replied_at is not None
+        else (),
     )
 
 
@@ -915,12 +929,61 @@ def reply_received(
         from outreach.replies.agent import agent_work  # the agent reads journeys' lifecycle
 
         defer(session, agent_work(inbound_id))
+    if _waits_for_return(session, journey, read, now):
+        return
     if journey.status not in TERMINAL_STATUSES:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="prospect replied")
     elif journey.status is JourneyStatus.COMPLETED:
         journey.replied_at = now
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="replied after the sequence")
+
+
+AWAY_AT_MOST = timedelta(days=90)  # a later return date: the reply ends the sequence
+
+
+def _waits_for_return(
+    session: Session, journey: Journey, read: Classification, now: datetime
+) -> bool:
+    """An out-of-office reply with a return date, in a campaign that resumes after one:
+    the sequence waits until the day after (nothing runs before ``not_before``) instead of
+    ending. Whether it does.
+
+    The journey's next stage only moves later, so its sender's governor needs no word
+    (it finds nothing due when it looks, and looks again at the next due): this
+    transaction holds the journey alone, as a reply's does.
+    """
+    back = read.return_date
+    if (
+        read.intent is not ReplyIntent.OUT_OF_OFFICE
+        or back is None
+        or journey.status not in (JourneyStatus.INVITED, JourneyStatus.CONNECTED)
+        or journey.stage is None
+    ):
+        return False
+    resume = datetime.combine(back + timedelta(days=1), time(0), tzinfo=UTC)
+    if not now < resume <= now + AWAY_AT_MOST:
+        return False
+    if not _spec(session, journey.campaign_id).resume_after_out_of_office:
+        return False
+    journey.replied_at = now  # they answered: the inbox shows the conversation
+    journey.not_before = resume
+    if journey.next_run_at is None or journey.next_run_at < resume:
+        journey.next_run_at = resume
+        journey.waiting_for = (
+            f"{waiting_for(StageRef.parse(journey.stage))}, after the prospect's return"
+        )
+    journey.updated_at = now
+    add_event(
+        session,
+        journey,
+        EventKind.WAITING_FOR_RETURN,
+        now,
+        back=back.isoformat(),
+        until=journey.next_run_at.isoformat(),
+        stage=journey.stage,
+    )
+    return True
 
 
 def acceptance_seen(session: Session, journey: Journey, *, now: datetime, seen_by: str) -> bool:

@@ -166,7 +166,8 @@ def ensure_message_sent(ctx: StageContext, provider_id: str, text: str) -> Follo
     rt = current()
     account = ctx.account_external_id
     messages = rt.provider.list_messages(account, provider_id, since=ctx.invited_at)
-    reply = next((m for m in messages if not m.is_sender), None)
+    seen = set(ctx.replies_seen)  # an out-of-office notice the sequence waited out
+    reply = next((m for m in messages if not m.is_sender and m.message_id not in seen), None)
     for message in messages:
         if message.is_sender and message.text == text:
             found = MessageOutcome(message.message_id, None, message.at, already_sent=True)

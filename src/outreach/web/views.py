@@ -961,6 +961,7 @@ class SequenceForm:
     days: list[str]
     texts: list[str]
     auto_approve_out_of_office: bool = False
+    resume_after_out_of_office: bool = False
     # The answers to replies, per intent; an empty text is the built-in one.
     answers: dict[str, str] = field(default_factory=dict)
 
@@ -982,6 +983,7 @@ class SequenceForm:
                 "follow_up_days": [day for day, _ in steps],
                 "follow_up_on_acceptance": self.follow_up_on_acceptance,
                 "auto_approve_out_of_office": self.auto_approve_out_of_office,
+                "resume_after_out_of_office": self.resume_after_out_of_office,
             },
         )
         note = self.invitation_note.strip()
@@ -1005,6 +1007,7 @@ class SequenceForm:
             days=[_num(d) for d in sequence.follow_up_days],
             texts=list(templates.follow_ups),
             auto_approve_out_of_office=sequence.auto_approve_out_of_office,
+            resume_after_out_of_office=sequence.resume_after_out_of_office,
             answers=dict(templates.answers),
         )
 
@@ -1024,6 +1027,7 @@ def sequence_form(
     day: Annotated[list[str] | None, Form()] = None,
     text: Annotated[list[str] | None, Form()] = None,
     auto_approve_out_of_office: Annotated[str, Form()] = "",
+    resume_after_out_of_office: Annotated[str, Form()] = "",
     answer_intent: Annotated[list[str] | None, Form()] = None,
     answer: Annotated[list[str] | None, Form()] = None,
 ) -> SequenceForm:
@@ -1034,6 +1038,7 @@ def sequence_form(
         day or [],
         text or [],
         bool(auto_approve_out_of_office),
+        bool(resume_after_out_of_office),
         dict(zip(answer_intent or [], answer or [], strict=False)),
     )
 
