@@ -9,8 +9,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -60,25 +60,81 @@ replies_app = typer.Typer(help="Replies: what they mean.", no_args_is_help=True)
 app.add_typer(replies_app, name="replies")
 
 
-@replies_app.command("classify")
-def replies_classify(as_json: JsonFlag = False) -> None:
-    """Classify replies read from standard input, one per line: its intent and confidence
-    (and a return date, a person named, a question), by the built-in classifier."""
-    from outreach.replies.classify import classify
+ModelFlag = Annotated[
+    bool,
+    typer.Option(
+        "--model",
+        help="Read each reply with the configured model (OUTREACH_LLM_*), within its daily "
+        "budget; a failed call falls back to the built-in classifier and says why.",
+    ),
+]
 
-    table = None if as_json else Table("intent", "confidence", "extracted", "reply")
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        if not text.strip():
-            continue
-        read = classify(text)
-        if table is None:
-            print(json.dumps(read.as_dict() | {"text": text}, ensure_ascii=False), flush=True)
-            continue
-        found = read.return_date or read.referral or read.question or ""
-        table.add_row(read.intent.value, f"{read.confidence:.2f}", escape(str(found)), escape(text))
+
+@replies_app.command("classify")
+def replies_classify(as_json: JsonFlag = False, with_model: ModelFlag = False) -> None:
+    """Classify replies read from standard input, one per line: its intent and confidence
+    (and a return date, a person named, a question), by the built-in classifier or, with
+    ``--model``, the configured model."""
+
+    lines = (line.rstrip("\n") for line in sys.stdin)
+    texts = (text for text in lines if text.strip())
+    table = None if as_json else Table("intent", "confidence", "extracted", "by", "reply")
+    with ExitStack() as stack:
+        reader: Callable[[str], dict[str, Any]] = _rules_reader
+        if with_model:
+            if _settings().llm_provider is None:
+                console.print(
+                    "[red]--model needs OUTREACH_LLM_PROVIDER and OUTREACH_LLM_MODEL.[/red]"
+                )
+                raise typer.Exit(2)
+            reader = _model_reader(stack.enter_context(_runtime()))
+        for text in texts:
+            read = reader(text)
+            if table is None:
+                print(json.dumps(read | {"text": text}, ensure_ascii=False), flush=True)
+                continue
+            found = read["return_date"] or read["referral"] or read["question"] or ""
+            by = read["classifier"] + (" (fallback)" if "fallback" in read else "")
+            table.add_row(
+                read["intent"], f"{read['confidence']:.2f}", escape(str(found)), by, escape(text)
+            )
     if table is not None:
         console.print(table)
+
+
+def _rules_reader(text: str) -> dict[str, Any]:
+    from outreach.replies.classify import classify
+
+    return classify(text).as_dict()
+
+
+def _model_reader(rt: Runtime) -> Callable[[str], dict[str, Any]]:
+    """Each reply read by the configured model, recorded in the day's spend."""
+    from outreach.clock import wall_now
+    from outreach.replies import model
+    from outreach.replies.classify import classify
+
+    settings = rt.settings
+
+    def read(text: str) -> dict[str, Any]:
+        try:
+            reading, _usage, cost = model.ask_within_budget(
+                rt.sessions, settings, text, {}, wall_now().date()
+            )
+        except model.ModelFailed as failed:
+            return classify(text).as_dict() | {"fallback": failed.reason}
+        return {
+            "intent": reading.intent.value,
+            "confidence": reading.confidence,
+            "classifier": f"{settings.llm_provider}:{settings.llm_model}",
+            "prompt_version": model.PROMPT_VERSION,
+            "return_date": reading.return_date.isoformat() if reading.return_date else None,
+            "referral": reading.referral,
+            "question": reading.question,
+            "cost_usd": round(cost, 6),
+        }
+
+    return read
 
 
 def _print_json(found: Any) -> None:

@@ -90,10 +90,11 @@ def test_the_model_drafts_the_answer_and_says_so(
         assert draft.text not in messages_to(rt, journey_id)
         commands.approve(rt, draft.id, None, by="ana")
         wait_until(
-            lambda: messages_to(rt, journey_id).count(draft.text) == 1,
+            lambda: drafts_of(rt, journey_id)[-1].status is DraftStatus.SENT,
             timeout=30,
             what="the model's answer sent",
         )
+        assert messages_to(rt, journey_id).count(draft.text) == 1
 
 
 @pytest.mark.parametrize(
@@ -207,13 +208,21 @@ def test_the_out_of_office_rule_sends_the_campaigns_acknowledgement_unasked(
         if draft_only:  # nothing goes through the provider: a person marks it sent
             assert ack.status is DraftStatus.PENDING
             return
-        wait_until(
-            lambda: messages_to(rt, journey_id).count(ack.text) == 1,
+        # Recorded sent after the simulator took it: wait for the record, then count.
+        sent = wait_until(
+            lambda: next(
+                (
+                    d
+                    for d in drafts_of(rt, journey_id)
+                    if d.id == ack.id and d.status is DraftStatus.SENT
+                ),
+                None,
+            ),
             timeout=30,
             what="the acknowledgement sent",
         )
-        [sent] = [d for d in drafts_of(rt, journey_id) if d.id == ack.id]
-        assert sent.status is DraftStatus.SENT and sent.decided_by == AUTO_APPROVER
+        assert sent.decided_by == AUTO_APPROVER
+        assert messages_to(rt, journey_id).count(ack.text) == 1
         assert not any("50,000" in text for text in messages_to(rt, journey_id))
         assert drafts_of(rt, journey_id)[0].status is DraftStatus.SUPERSEDED
 
@@ -226,3 +235,48 @@ def test_without_the_rule_an_out_of_office_answer_waits_for_a_person(
         ack = next_draft(rt, journey_id, first.id)
         assert ack.intent.value == "out_of_office" and ack.status is DraftStatus.PENDING
         assert ack.provenance["drafter"] == "model" and "auto_approve" not in ack.provenance
+
+
+def test_the_command_classifies_with_the_model_within_its_budget(
+    tmp_path: Path, fake: FakeModelServer
+) -> None:
+    """``outreach replies classify --model``: each line read by the model over HTTP and
+    counted in the day's spend; once the budget is spent, the built-in rules, saying why."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {
+        "OUTREACH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "OUTREACH_LLM_PROVIDER": "openai",
+        "OUTREACH_LLM_MODEL": "fake-1",
+        "OUTREACH_LLM_BASE_URL": fake.base_url,
+        "OUTREACH_LLM_RETRIES": "0",
+        "OUTREACH_LLM_DAILY_BUDGET_USD": "0.008",  # two calls at $0.0045: the second spends it
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "outreach", "replies", "classify", "--json", "--model"],
+        input="Yes, let's talk Tuesday\nQuel est le prix ?\nPlease stop messaging me\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=True,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [x["intent"] for x in lines] == ["interested", "question", "unsubscribe"]
+    assert [x["classifier"] for x in lines] == ["openai:fake-1", "openai:fake-1", "rules-v1"]
+    assert lines[0]["cost_usd"] == pytest.approx(0.0045)
+    assert "budget is spent" in lines[2]["fallback"]
+    assert len(fake.model.requests) == 2
+    assert "sk-" not in done.stderr
+    # Without a model configured, --model says what is missing.
+    bare = subprocess.run(
+        [sys.executable, "-m", "outreach", "replies", "classify", "--model"],
+        input="hi\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in env.items() if not k.startswith("OUTREACH_LLM")},
+    )
+    assert bare.returncode == 2 and "OUTREACH_LLM_PROVIDER" in bare.stdout + bare.stderr

@@ -138,30 +138,9 @@ def _model_answer(turn: Turn, read: Classification) -> drafts.Proposal | None:
     """The model's reading and answer, within the day's budget, each call recorded."""
     rt = current()
     settings = rt.settings
-    with rt.sessions() as session:
-        spent = model.spent_today(session)
-    if spent >= settings.llm_daily_budget_usd:
-        raise model.ModelFailed(
-            f"the day's model budget is spent (${spent:.2f} of "
-            f"${settings.llm_daily_budget_usd:.2f})"
-        )
-    try:
-        reading, usage = model.ask(settings, turn.text, turn.variables, turn.at.date())
-    except model.ModelFailed as failed:
-        with rt.sessions.begin() as session:
-            model.record_call(
-                session,
-                settings,
-                inbound_id=turn.inbound_id,
-                usage=failed.usage,
-                outcome=failed.outcome,
-                error=failed.reason,
-            )
-        raise
-    with rt.sessions.begin() as session:
-        cost = model.record_call(
-            session, settings, inbound_id=turn.inbound_id, usage=usage, outcome="ok"
-        )
+    reading, usage, cost = model.ask_within_budget(
+        rt.sessions, settings, turn.text, turn.variables, turn.at.date(), turn.inbound_id
+    )
     if not model.answers(reading):
         return None
     return drafts.Proposal(

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.campaigns.sequence import ANSWERED_INTENTS, MESSAGE_LIMIT
 from outreach.clock import wall_now
@@ -274,6 +274,41 @@ def record_call(
         )
     )
     return cost
+
+
+def ask_within_budget(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    reply: str,
+    prospect: dict[str, Any],
+    today: date,
+    inbound_id: int | None = None,
+) -> tuple[Reading, Usage, float]:
+    """``ask``, unless the day's budget is spent; the call recorded with its cost either
+    way (a malformed answer costs what a good one does). The reading, usage and cost."""
+    with sessions() as session:
+        spent = spent_today(session)
+    if spent >= settings.llm_daily_budget_usd:
+        raise ModelFailed(
+            f"the day's model budget is spent (${spent:.2f} of "
+            f"${settings.llm_daily_budget_usd:.2f})"
+        )
+    try:
+        reading, usage = ask(settings, reply, prospect, today)
+    except ModelFailed as failed:
+        with sessions.begin() as session:
+            record_call(
+                session,
+                settings,
+                inbound_id=inbound_id,
+                usage=failed.usage,
+                outcome=failed.outcome,
+                error=failed.reason,
+            )
+        raise
+    with sessions.begin() as session:
+        cost = record_call(session, settings, inbound_id=inbound_id, usage=usage, outcome="ok")
+    return reading, usage, cost
 
 
 def provenance(settings: Settings) -> dict[str, Any]:
