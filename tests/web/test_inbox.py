@@ -60,6 +60,20 @@ def test_the_inbox_lists_replies_by_intent(serve: Any, browser: Any) -> None:
         stops = api.get("/api/inbox", params={"intent": "unsubscribe"})
         assert stops.headers["x-total-count"] == "1"
         assert [r["text"] for r in stops.json()] == [SAID["stop"]]
+        # "Stop" puts the person on the do-not-contact list (after the reply's commit), and
+        # the inbox says so, and why.
+        blocked = wait_until(
+            lambda: (
+                {r["intent"]: r["do_not_contact"] for r in api.get("/api/inbox").json()}
+                if all(
+                    r["do_not_contact"]
+                    for r in api.get("/api/inbox", params={"intent": "unsubscribe"}).json()
+                )
+                else None
+            ),
+            what="the do-not-contact entry",
+        )
+        assert "replied" in blocked["unsubscribe"] and blocked["interested"] is None
         assert api.get("/api/inbox", params={"campaign_id": campaign["id"] + 1}).json() == []
         assert api.get("/api/inbox", params={"intent": "thrilled"}).status_code == 422
         assert api.get("/api/inbox", params={"account_id": 0}).status_code == 422
@@ -72,6 +86,8 @@ def test_the_inbox_lists_replies_by_intent(serve: Any, browser: Any) -> None:
     table = page.locator("#inbox-table")
     expect(table.locator("tbody tr")).to_have_count(2)
     expect(table).to_contain_text(SAID["stop"])
+    expect(table.locator(".dnc-why")).to_have_count(1)
+    expect(table.locator(".dnc-why")).to_contain_text("do not contact")
     expect(table).to_contain_text(f"Inbox {MARKUP}")
     expect(page.locator("#intent-chips [data-intent=unsubscribe] .count")).to_have_text("1")
     assert page.locator("#injected").count() == 0

@@ -30,6 +30,7 @@ from outreach.models import (
     ReplyDraft,
     ReplyIntent,
 )
+from outreach.prospects.dnc import blocked_prospect_ids
 
 
 class InboxRow(BaseModel):
@@ -45,6 +46,9 @@ class InboxRow(BaseModel):
     text: str | None = Field(description="The latest reply, as received.")
     replies: int = Field(description="How many replies the prospect sent.")
     unread: int = Field(default=0, description="Replies nobody has opened the conversation for.")
+    do_not_contact: str | None = Field(
+        default=None, description="Why this person may not be contacted again, if so."
+    )
     draft: str | None = Field(
         default=None,
         description="Where the reply agent's latest draft is (pending: it waits for you).",
@@ -89,6 +93,7 @@ def list_inbox(
             Journey.account_id,
             Journey.reply_intent,
             Journey.replied_at,
+            Journey.prospect_id,
             Prospect.first_name,
             Prospect.last_name,
             Prospect.public_identifier,
@@ -106,6 +111,7 @@ def list_inbox(
     ).all()
     latest = _latest_replies(session, [r.id for r in found])
     unread = _unread(session, [r.id for r in found])
+    blocked = blocked_prospect_ids(session, [r.prospect_id for r in found])
     drafts = _latest_drafts(session, [r.id for r in found])
     rows = [
         InboxRow(
@@ -121,6 +127,7 @@ def list_inbox(
             text=latest.get(r.id, (None, 0))[0],
             replies=latest.get(r.id, (None, 0))[1],
             unread=unread.get(r.id, 0),
+            do_not_contact=blocked.get(r.prospect_id),
             draft=drafts[r.id][1].value if r.id in drafts else None,
             draft_id=drafts[r.id][0] if r.id in drafts else None,
         )
