@@ -244,6 +244,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
     """Start our app and the fake Unipile on ``database_url`` (once per test: one DBOS
     runtime per process); stop both at the end.
 
+    ``workers=False``: the app runs no queue (a worker process of the test's does).
     ``startup_webhook``: the fake sends every webhook to our app from the start (its
     ``--webhook-url``); without it, ``register_webhooks`` registers ours through the
     fake's ``POST /webhooks`` the way ``outreach unipile webhooks`` does.
@@ -255,6 +256,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             new_relation_delay_hours: float = 0.0,
             startup_webhook: bool = True,
             scale: float = SCALE,
+            workers: bool = True,
             **overrides: Any,
         ) -> Stack:
             app_sock, fake_sock = free_socket(), free_socket()
@@ -274,7 +276,7 @@ def start_stack(database_url: str) -> Iterator[Callable[..., Stack]]:
             )
             # The app first: its lifespan migrates the database and anchors the clock,
             # which the simulator then reads from the same row.
-            stack.enter_context(serve_on(create_app(settings), app_sock))
+            stack.enter_context(serve_on(create_app(settings, workers=workers), app_sock))
             simulator = open_simulator(database_url, time_scale=scale, behaviour=BEHAVIOUR)
             webhook_url = f"{app_url}/api/webhooks/unipile"
             fake_app = create_fake_unipile_app(

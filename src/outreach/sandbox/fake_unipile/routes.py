@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -45,6 +46,8 @@ class FakeUnipile:
     created_at: datetime
     webhooks: WebhookRegistry
     answers_to_lose: int = 0  # the next invitations or messages whose answer is lost
+    answers_to_slow: int = 0  # the next ones answered only after ``slow_seconds``
+    slow_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def known(self, account_id: str) -> str:
@@ -59,16 +62,28 @@ class FakeUnipile:
         with self._lock:
             self.answers_to_lose = count
 
+    def slow_answers(self, count: int, seconds: float) -> None:
+        """Answer the next ``count`` invitations or messages ``seconds`` after performing
+        them (a caller killed meanwhile never learns it went through)."""
+        with self._lock:
+            self.answers_to_slow, self.slow_seconds = count, seconds
+
     def answered(self, body: JSONObject) -> JSONObject:
         """The answer to an action just performed, unless it is one to lose on the way back.
 
         A lost answer is a 504 ``request_timeout`` for an invitation or message that
         LinkedIn did receive: the caller cannot tell, and must check before acting again.
+        A slow one comes, later.
         """
         with self._lock:
             lose = self.answers_to_lose > 0
             if lose:
                 self.answers_to_lose -= 1
+            slow = self.slow_seconds if self.answers_to_slow > 0 else 0.0
+            if slow:
+                self.answers_to_slow -= 1
+        if slow:
+            time.sleep(slow)
         if lose:
             raise UnipileError(
                 504, "request_timeout", "Request timeout", "The provider did not answer in time."
@@ -422,6 +437,9 @@ class ErrorInjection(BaseModel):
     limit_code: str = "limit_exceeded"  # or cannot_resend_yet
     # The next N invitations or messages are performed, then answered 504 request_timeout.
     lose_answers: int | None = Field(default=None, ge=0)
+    # The next N are performed, then answered only after ``slow_seconds``.
+    slow_answers: int | None = Field(default=None, ge=0)
+    slow_seconds: float = Field(default=30.0, ge=0, le=600)
 
 
 @steering.get("/log")
@@ -466,6 +484,8 @@ def inject_errors(fake: Fake, injection: ErrorInjection) -> JSONObject:
         simulator.limit(injection.limit, injection.limit_code)
     if injection.lose_answers is not None:
         fake.lose_answers(injection.lose_answers)
+    if injection.slow_answers is not None:
+        fake.slow_answers(injection.slow_answers, injection.slow_seconds)
     return {"ok": True}
 
 
@@ -473,6 +493,7 @@ def inject_errors(fake: Fake, injection: ErrorInjection) -> JSONObject:
 def reset_errors(fake: Fake) -> JSONObject:
     fake.simulator.reset_errors()
     fake.lose_answers(0)
+    fake.slow_answers(0, 0.0)
     return {"ok": True}
 
 
