@@ -64,6 +64,11 @@ SHORT_TEMPLATES = {
 }
 
 
+def replies_after_follow_up_1(p: Person) -> bool:
+    """Accepts, and answers the first follow-up."""
+    return p.accepts and not p.already_connected and p.replies_after == 1
+
+
 def always_open_account(external_id: str) -> dict[str, Any]:
     """A Unipile sender working every day, all day: day offsets read exactly."""
     return {

@@ -15,16 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from outreach.sandbox.people import Person
 from outreach.testing import wait_until
-from tests.e2e.conftest import API_KEY, Stack
+from tests.e2e.conftest import API_KEY, Stack, replies_after_follow_up_1
 from tests.engine.test_crash import worker
 
 ANSWER = "Thursday at 10 works for me. Speak then!"
-
-
-def _replies_early(p: Person) -> bool:
-    return p.accepts and not p.already_connected and p.replies_after == 1
 
 
 def test_a_worker_killed_mid_answer_sends_it_once_at_unipile(
@@ -37,7 +32,7 @@ def test_a_worker_killed_mid_answer_sends_it_once_at_unipile(
         "UNIPILE_API_KEY": API_KEY,
     }
     log = tmp_path / "worker.log"
-    people = stack.people(1, _replies_early)
+    people = stack.people(1, replies_after_follow_up_1)
     account_id = stack.create_account()
     campaign_id = stack.create_campaign(account_id, people)
     stack.launch(campaign_id)

@@ -9,13 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from outreach.sandbox.people import Person
 from outreach.testing import wait_until
-from tests.e2e.conftest import Stack
-
-
-def _replies_early(p: Person) -> bool:
-    return p.accepts and not p.already_connected and p.replies_after == 1
+from tests.e2e.conftest import Stack, replies_after_follow_up_1
 
 
 def _answers(stack: Stack, text: str) -> list[dict[str, Any]]:
@@ -31,7 +26,7 @@ def test_answers_reach_unipile_once_however_approved_or_answered(
     start_stack: Callable[..., Stack],
 ) -> None:
     stack = start_stack()
-    people = stack.people(2, _replies_early)
+    people = stack.people(2, replies_after_follow_up_1)
     account_id = stack.create_account()
     account = stack.account(account_id)["external_id"]
     campaign_id = stack.create_campaign(account_id, people)

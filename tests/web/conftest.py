@@ -113,3 +113,28 @@ def browser() -> Iterator[Any]:
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def invited(url: str, campaign: str, slugs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """A sender always open, a launched campaign to ``slugs``, once each is invited: their
+    journeys by slug (the campaign's id in each as ``campaign_id``)."""
+    import httpx
+
+    from outreach.testing import wait_until
+
+    with httpx.Client(base_url=url, headers=KEY, timeout=30) as api:
+        sender = api.post("/api/accounts", json=ALWAYS_OPEN | {"name": "Noor"}).json()
+        created = api.post("/api/campaigns", json={"name": campaign, "account_id": sender["id"]})
+        campaign_id = created.json()["id"]
+        rows = [
+            {"profile_url": f"https://www.linkedin.com/in/{who}/", "first_name": who.title()}
+            for who in slugs
+        ]
+        api.post(f"/api/campaigns/{campaign_id}/prospects", json=rows).raise_for_status()
+        api.post(f"/api/campaigns/{campaign_id}/launch").raise_for_status()
+
+        def reached() -> list[dict[str, Any]]:
+            found = api.get(f"/api/campaigns/{campaign_id}/journeys").json()
+            return found if len(found) == len(slugs) and all(j["invited_at"] for j in found) else []
+
+        return {j["public_identifier"]: j for j in wait_until(reached, what="invitations")}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from outreach.testing import browser_login, ensure_user, wait_until
-from tests.web.conftest import ALWAYS_OPEN, KEY, shot
+from tests.web.conftest import KEY, invited, shot
 
 pytestmark = pytest.mark.browser
 
@@ -33,23 +33,8 @@ def test_a_draft_is_edited_approved_and_sent_once(serve: Any, browser: Any) -> N
 
     server = serve()
     ensure_user(server.runtime)
+    by_slug = invited(server.url, "Answers", ("keen", "cool"))
     with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
-        sender = api.post("/api/accounts", json=ALWAYS_OPEN | {"name": "Noor"}).json()
-        campaign = api.post(
-            "/api/campaigns", json={"name": "Answers", "account_id": sender["id"]}
-        ).json()
-        rows = [
-            {"profile_url": f"https://www.linkedin.com/in/{who}/", "first_name": who.title()}
-            for who in ("keen", "cool")
-        ]
-        api.post(f"/api/campaigns/{campaign['id']}/prospects", json=rows).raise_for_status()
-        api.post(f"/api/campaigns/{campaign['id']}/launch").raise_for_status()
-
-        def reached() -> list[dict[str, Any]]:
-            found = api.get(f"/api/campaigns/{campaign['id']}/journeys").json()
-            return found if len(found) == 2 and all(j["invited_at"] for j in found) else []
-
-        by_slug = {j["public_identifier"]: j for j in wait_until(reached, what="invitations")}
         for slug, text in (("keen", KEEN), ("cool", "What does it cost?")):
             answer = api.post(
                 f"/api/sandbox/journeys/{by_slug[slug]['id']}/reply", json={"text": text}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from outreach.testing import browser_login, ensure_user, wait_until
-from tests.web.conftest import ALWAYS_OPEN, KEY, shot
+from tests.web.conftest import KEY, invited, shot
 
 pytestmark = pytest.mark.browser
 
@@ -24,23 +24,8 @@ def test_a_reply_is_unread_until_its_conversation_is_opened(serve: Any, browser:
 
     server = serve()
     ensure_user(server.runtime)
+    by_slug = invited(server.url, "Unread", ("ada", "bo"))
     with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
-        sender = api.post("/api/accounts", json=ALWAYS_OPEN | {"name": "Noor"}).json()
-        campaign = api.post(
-            "/api/campaigns", json={"name": "Unread", "account_id": sender["id"]}
-        ).json()
-        rows = [
-            {"profile_url": f"https://www.linkedin.com/in/{who}/", "first_name": who.title()}
-            for who in ("ada", "bo")
-        ]
-        api.post(f"/api/campaigns/{campaign['id']}/prospects", json=rows).raise_for_status()
-        api.post(f"/api/campaigns/{campaign['id']}/launch").raise_for_status()
-
-        def reached() -> list[dict[str, Any]]:
-            found = api.get(f"/api/campaigns/{campaign['id']}/journeys").json()
-            return found if len(found) == 2 and all(j["invited_at"] for j in found) else []
-
-        by_slug = {j["public_identifier"]: j for j in wait_until(reached, what="invitations")}
         ada, bo = by_slug["ada"]["id"], by_slug["bo"]["id"]
         for journey_id, text in ((ada, "Sure, tell me more."), (bo, "What does it cost?")):
             sent = api.post(f"/api/sandbox/journeys/{journey_id}/reply", json={"text": text})

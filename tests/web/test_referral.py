@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from outreach.testing import browser_login, ensure_user, wait_until
-from tests.web.conftest import ALWAYS_OPEN, KEY, shot
+from tests.web.conftest import KEY, invited, shot
 
 pytestmark = pytest.mark.browser
 
@@ -23,23 +23,9 @@ def test_the_person_a_reply_names_is_added_as_a_prospect(serve: Any, browser: An
 
     server = serve()
     ensure_user(server.runtime)
+    by_slug = invited(server.url, "Referrals", ("kim", "lou"))
+    campaign_id = next(iter(by_slug.values()))["campaign_id"]
     with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
-        sender = api.post("/api/accounts", json=ALWAYS_OPEN | {"name": "Noor"}).json()
-        campaign = api.post(
-            "/api/campaigns", json={"name": "Referrals", "account_id": sender["id"]}
-        ).json()
-        rows = [
-            {"profile_url": f"https://www.linkedin.com/in/{who}/", "first_name": who.title()}
-            for who in ("kim", "lou")
-        ]
-        api.post(f"/api/campaigns/{campaign['id']}/prospects", json=rows).raise_for_status()
-        api.post(f"/api/campaigns/{campaign['id']}/launch").raise_for_status()
-
-        def reached() -> list[dict[str, Any]]:
-            found = api.get(f"/api/campaigns/{campaign['id']}/journeys").json()
-            return found if len(found) == 2 and all(j["invited_at"] for j in found) else []
-
-        by_slug = {j["public_identifier"]: j for j in wait_until(reached, what="invitations")}
         kim, lou = by_slug["kim"]["id"], by_slug["lou"]["id"]
         # Lou has not replied: nothing to add yet.
         early = api.post(f"/api/journeys/{lou}/referral", json={"profile_url": "in/x-y"})
@@ -91,14 +77,14 @@ def test_the_person_a_reply_names_is_added_as_a_prospect(serve: Any, browser: An
     expect(page.locator("#referral .notice-error")).to_contain_text("already")
 
     with httpx.Client(base_url=server.url, headers=KEY, timeout=30) as api:
-        prospects = api.get(f"/api/campaigns/{campaign['id']}/prospects").json()
+        prospects = api.get(f"/api/campaigns/{campaign_id}/prospects").json()
         jordan = next(p for p in prospects if p["public_identifier"] == "jordan-lee-42")
         assert jordan["first_name"] == "Jordan"
         # The campaign is running: the new prospect is scheduled like any import's.
         wait_until(
             lambda: any(
                 j["public_identifier"] == "jordan-lee-42"
-                for j in api.get(f"/api/campaigns/{campaign['id']}/journeys").json()
+                for j in api.get(f"/api/campaigns/{campaign_id}/journeys").json()
             ),
             what="Jordan's journey",
         )
