@@ -76,7 +76,12 @@ def reply_agent(inbound_id: int) -> str:
         if turn is None:
             return "no journey"
         proposal = draft_answer(turn)
-        draft_id, outcome = tx(_store, turn, proposal)
+        stored = tx(_store, turn, proposal)
+        # Recorded by an earlier version (the application version is pinned, so a run
+        # recovered after an upgrade replays its steps' outputs): the draft's id alone.
+        draft_id, outcome = (
+            stored if isinstance(stored, tuple) else (stored, "drafted" if stored else "no draft")
+        )
         if draft_id is None:
             return outcome
         if current().settings.notify_webhook_url is not None:
