@@ -14,7 +14,7 @@ from outreach.campaigns.schemas import CampaignUpdate
 from outreach.campaigns.sequence import SequenceSpec, Templates
 from outreach.campaigns.service import list_versions
 from outreach.errors import InvalidInput
-from outreach.models import JourneyEvent
+from outreach.models import Account, JourneyEvent
 from outreach.testing import (
     accepts_silently,
     all_ended,
@@ -45,13 +45,22 @@ def _days_ahead(rt: Any, campaign_id: int, margin: int = 10) -> int:
     return int((rt.clock.now() - invited_at).total_seconds() // 86400) + margin
 
 
-def _after_follow_up_1(rt: object, campaign_id: int) -> int:
-    journey = wait_until(
-        lambda: (found := journeys(rt, campaign_id)) and found[0].follow_ups_sent == 1 and found[0],  # type: ignore[arg-type]
-        timeout=60,
-        what="follow-up 1",
-    )
-    return journey.id
+def _after_follow_up_1(rt: Any, campaign_id: int) -> int:
+    """Follow-up 1 sent and its stage over: the sender is free again (an edit leaves a
+    stage still running alone, so one that has recorded its send but not yet ended
+    would not be re-planned)."""
+
+    def done() -> int | None:
+        found = journeys(rt, campaign_id)
+        if not found or found[0].follow_ups_sent != 1:
+            return None
+        with rt.sessions() as session:
+            account = session.get(Account, found[0].account_id)
+            busy = account is not None and account.busy_journey_id == found[0].id
+        return None if busy else found[0].id
+
+    journey_id: int = wait_until(done, timeout=60, what="follow-up 1's stage over")
+    return journey_id
 
 
 def test_a_new_version_reaches_the_steps_not_yet_sent(database_url: str) -> None:
