@@ -140,11 +140,8 @@ def schedule_stage(
     at = max(due, now, journey.not_before or now)
     journey.stage = str(stage)
     journey.next_run_at = at
-    journey.waiting_for = (
-        waiting_for(stage)
-        if journey.not_before is None or journey.not_before < due
-        else f"{waiting_for(stage)}, after the prospect's return"
-    )
+    away = journey.not_before is not None and journey.not_before >= due
+    journey.waiting_for = _after_return(stage) if away else waiting_for(stage)
     journey.held = False
     journey.updated_at = now
     account = session.get(Account, journey.account_id)
@@ -939,6 +936,10 @@ def reply_received(
         end(session, journey, JourneyStatus.REPLIED, now=now, reason="replied after the sequence")
 
 
+def _after_return(stage: StageRef) -> str:
+    return f"{waiting_for(stage)}, after the prospect's return"
+
+
 AWAY_AT_MOST = timedelta(days=90)  # a later return date: the reply ends the sequence
 
 
@@ -970,9 +971,7 @@ def _waits_for_return(
     journey.not_before = resume
     if journey.next_run_at is None or journey.next_run_at < resume:
         journey.next_run_at = resume
-        journey.waiting_for = (
-            f"{waiting_for(StageRef.parse(journey.stage))}, after the prospect's return"
-        )
+        journey.waiting_for = _after_return(StageRef.parse(journey.stage))
     journey.updated_at = now
     add_event(
         session,

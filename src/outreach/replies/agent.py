@@ -130,13 +130,8 @@ def draft_answer(turn: Turn) -> drafts.Proposal | None:
         proposal = drafts.draft(templates, turn.variables, read)
         if proposal is None:
             return None
-        return drafts.Proposal(
-            proposal.text,
-            proposal.intent,
-            proposal.provenance
-            | model.provenance(current().settings)
-            | {"fallback": failed.reason},
-        )
+        fallback = model.provenance(current().settings) | {"fallback": failed.reason}
+        return replace(proposal, provenance=proposal.provenance | fallback)
 
 
 def _model_answer(turn: Turn, read: Classification) -> drafts.Proposal | None:
@@ -232,14 +227,19 @@ def _store(
 AUTO_APPROVER = "the campaign's out-of-office rule"
 
 
+def decide(draft: ReplyDraft, status: DraftStatus, *, by: str, now: datetime) -> None:
+    """A person's (or a campaign rule's) decision on a locked, pending draft."""
+    draft.status = status
+    draft.decided_at = now
+    draft.decided_by = by
+
+
 def approve_in(
     session: Session, draft: ReplyDraft, journey: Journey, answer: str, *, by: str, now: datetime
 ) -> None:
     """Approve ``draft`` (locked, pending) with ``answer``: it is sent once, after this
     transaction commits, under the draft's id."""
-    draft.status = DraftStatus.APPROVED
-    draft.decided_at = now
-    draft.decided_by = by
+    decide(draft, DraftStatus.APPROVED, by=by, now=now)
     draft.answer = answer
     lifecycle.add_event(
         session,

@@ -22,7 +22,7 @@ from outreach.errors import Conflict, NotFound
 from outreach.journeys import lifecycle
 from outreach.models import DraftStatus, EventKind, Journey, ReplyDraft
 from outreach.replies import inbox
-from outreach.replies.agent import approve_in, lock_draft, newer_reply
+from outreach.replies.agent import approve_in, decide, lock_draft, newer_reply
 from outreach.runtime import Runtime
 from outreach.uow import transaction
 
@@ -113,7 +113,7 @@ def reject(rt: Runtime, draft_id: int, reason: str | None, *, by: str) -> DraftO
     with transaction(rt) as session:
         draft, journey = _decidable(session, draft_id)
         now = rt.clock.now()
-        _decide(draft, DraftStatus.REJECTED, by=by, now=now)
+        decide(draft, DraftStatus.REJECTED, by=by, now=now)
         draft.error = reason
         lifecycle.add_event(
             session, journey, EventKind.DRAFT_REJECTED, now, draft_id=draft.id, by=by, reason=reason
@@ -127,7 +127,7 @@ def mark_sent(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> Draft
     with transaction(rt) as session:
         draft, journey = _decidable(session, draft_id)
         now = rt.clock.now()
-        _decide(draft, DraftStatus.MARKED_SENT, by=by, now=now)
+        decide(draft, DraftStatus.MARKED_SENT, by=by, now=now)
         draft.answer = (text or draft.text).strip()
         draft.sent_at = now
         lifecycle.add_event(
@@ -142,12 +142,6 @@ def mark_sent(rt: Runtime, draft_id: int, text: str | None, *, by: str) -> Draft
         )
         session.flush()
         return DraftOut.model_validate(draft)
-
-
-def _decide(draft: ReplyDraft, status: DraftStatus, *, by: str, now: datetime) -> None:
-    draft.status = status
-    draft.decided_at = now
-    draft.decided_by = by
 
 
 def expire_due(rt: Runtime) -> int:
