@@ -60,7 +60,14 @@ def transient_db_error(exc: BaseException) -> bool:
 
 
 def tx(fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run ``fn(session, now, *args)`` as a DBOS transaction step, then start its work.
+    """Run ``fn(session, now, *args)`` as a DBOS transaction step, then start its work."""
+    return named_tx(fn.__name__, fn, *args, **kwargs)
+
+
+def named_tx(
+    name: str, fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """``tx`` as a step called ``name`` (what the runs page shows).
 
     ``now`` is read from the simulated clock inside the transaction, so it is part of
     the recorded step and a replay sees the same time. The work ``fn`` deferred is part
@@ -77,7 +84,7 @@ def tx(fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwar
         result = fn(session, rt.clock.now(), *args, **kwargs)
         return result, take_deferred(session)
 
-    options: Any = {"name": fn.__name__, "isolation_level": isolation}
+    options: Any = {"name": name, "isolation_level": isolation}
     for attempt in range(TX_ATTEMPTS):
         try:
             result, work = rt.datasource.run_tx_step(options, body)
@@ -85,7 +92,7 @@ def tx(fn: Callable[Concatenate[Session, datetime, P], R], *args: P.args, **kwar
         except Exception as exc:
             if not transient_db_error(exc) or attempt == TX_ATTEMPTS - 1:
                 raise
-            log.warning("transaction %s failed (%s); trying again", fn.__name__, exc)
+            log.warning("transaction %s failed (%s); trying again", name, exc)
             time.sleep(TX_BACKOFF_SECONDS[min(attempt, len(TX_BACKOFF_SECONDS) - 1)])
     start_work(work)
     return result

@@ -37,9 +37,19 @@ def lock_sender(session: Session, account_id: int) -> Account:
     here. Locks are taken in one order, sender then journey. (SQLite's one write lock,
     taken at BEGIN IMMEDIATE, does this there.)
     """
-    return session.execute(
-        sa.select(Account).where(Account.id == account_id).with_for_update(key_share=True)
-    ).scalar_one()
+    return session.execute(_locking(account_id)).scalar_one()
+
+
+def lock_sender_unless_busy(session: Session, account_id: int) -> Account | None:
+    """The sender locked as ``lock_sender`` does, or None when another transaction holds
+    its row (PostgreSQL's ``SKIP LOCKED``): two workers' governors never queue on one
+    sender, each goes on to the next one due."""
+    return session.execute(_locking(account_id, skip_locked=True)).scalar_one_or_none()
+
+
+def _locking(account_id: int, *, skip_locked: bool = False) -> sa.Select[Account]:
+    query = sa.select(Account).where(Account.id == account_id)
+    return query.with_for_update(key_share=True, skip_locked=skip_locked)
 
 
 def due_senders(session: Session, now: datetime) -> list[int]:

@@ -8,9 +8,10 @@ work (``uow.defer``), started once the transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from outreach.accounts import pacing
 from outreach.accounts import status as sender_status
 from outreach.accounts.governor import Action
 from outreach.accounts.pacing import working_hours
-from outreach.accounts.repository import lock_sender
+from outreach.accounts.repository import lock_sender, lock_sender_unless_busy
 from outreach.campaigns import lifecycle as campaign_lifecycle
 from outreach.campaigns.rotation import assign_senders
 from outreach.campaigns.scheduling import next_day_open, next_open
@@ -58,6 +59,7 @@ from outreach.replies.classify import Classification, classify
 from outreach.uow import Work, defer
 
 ERROR_LIMIT = 2000  # characters of a provider's error kept on the journey
+P = ParamSpec("P")
 
 
 # -- events and locks ---------------------------------------------------------------------
@@ -152,8 +154,13 @@ def schedule_stage(
 
 def dispatch(session: Session, now: datetime, account_id: int) -> int | None:
     """The governor's turn for one sender: start the stage it chooses (the sender is busy
-    until that stage ends), or note when to look again. The journey started, if any."""
-    account = lock_sender(session, account_id)
+    until that stage ends), or note when to look again. The journey started, if any.
+
+    A sender another transaction holds (another worker's governor, a stage ending) is
+    left to it: whoever frees it looks at it again."""
+    account = lock_sender_unless_busy(session, account_id)
+    if account is None:
+        return None
     if account.status is AccountStatus.PAUSED:
         account.next_action_at = None
         return None
@@ -194,6 +201,23 @@ def finish_stage(session: Session, now: datetime, journey_id: int, seq: int) -> 
     assert account is not None
     if journey.stage_seq == seq:
         pacing.release(account, journey_id, now=now)
+
+
+def ending_stage(
+    session: Session,
+    now: datetime,
+    record: Callable[Concatenate[Session, datetime, int, P], object],
+    journey_id: int,
+    seq: int,
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> bool:
+    """A stage's last transaction: ``record`` its outcome, then ``finish_stage``, in one
+    transaction (and one recorded step) instead of two. True: the sender is free."""
+    record(session, now, journey_id, *args, **kwargs)
+    finish_stage(session, now, journey_id, seq)
+    return True
 
 
 def apply_next(session: Session, journey: Journey, step: NextStep, *, now: datetime) -> None:

@@ -10,18 +10,20 @@ catch-all): a journey is never left waiting on a workflow that has stopped.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Concatenate, ParamSpec
 
 import sqlalchemy as sa
 from dbos import DBOS
 from dbos import error as dbos_error
+from sqlalchemy.orm import Session
 
 from outreach import logs
 from outreach.campaigns.sequence import Stage, StageRef, render
-from outreach.engine import transient_db_error, tx
+from outreach.engine import named_tx, transient_db_error, tx
 from outreach.journeys import lifecycle
 from outreach.journeys.lifecycle import InviteOutcome, MessageOutcome, StageContext
 from outreach.linkedin.provider import (
@@ -41,6 +43,7 @@ log = logs.get("outreach.stages")
 RETRY_DELAY = timedelta(hours=1)  # doubled with each attempt
 MAX_STAGE_ATTEMPTS = 5
 MAX_UNEXPECTED_ATTEMPTS = 3
+P = ParamSpec("P")
 
 
 def _transient(exc: BaseException) -> bool:
@@ -182,7 +185,21 @@ def ensure_message_sent(ctx: StageContext, provider_id: str, text: str) -> Follo
     return FollowUpOutcome(MessageOutcome(sent.message_id, sent.chat_id, at, False), None)
 
 
-def _invite(ctx: StageContext, _: StageRef) -> None:
+def record(
+    ctx: StageContext,
+    outcome: Callable[Concatenate[Session, datetime, int, P], object],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> bool:
+    """Record the stage's ``outcome`` and free its sender in one transaction, a step named
+    after ``outcome``; whether the sender is free. (A run recorded when these were two
+    steps replays ``outcome``'s own result, None: then ``run_stage`` frees it after.)"""
+    name = getattr(outcome, "__name__", "record")
+    ending = lifecycle.ending_stage
+    return named_tx(name, ending, outcome, ctx.journey_id, ctx.seq, *args, **kwargs) is True
+
+
+def _invite(ctx: StageContext, _: StageRef) -> bool:
     """Invite unless the profile, read (and recorded) first, shows a relation or an invitation.
 
     The read is a step of its own: what it saw before any invitation went out is what the
@@ -199,23 +216,24 @@ def _invite(ctx: StageContext, _: StageRef) -> None:
     else:
         invitation_id, sent_at = send_invitation(ctx.account_external_id, pid, note)
         outcome = InviteOutcome(pid, sent_at, False, False, invitation_id, note)
-    tx(lifecycle.invited, ctx.journey_id, outcome, due=ctx.due, version=ctx.version)
+    return record(ctx, lifecycle.invited, outcome, due=ctx.due, version=ctx.version)
 
 
-def _check_acceptance(ctx: StageContext, _: StageRef) -> None:
+def _check_acceptance(ctx: StageContext, _: StageRef) -> bool:
     profile, _seen = read_profile(ctx.account_external_id, ctx.identifier)
     connected = profile.connection is Connection.CONNECTED
-    tx(lifecycle.checked, ctx.journey_id, connected=connected)
+    return record(ctx, lifecycle.checked, connected=connected)
 
 
-def _follow_up(ctx: StageContext, ref: StageRef) -> None:
+def _follow_up(ctx: StageContext, ref: StageRef) -> bool:
     assert ctx.provider_id is not None
     text = render(ctx.templates.follow_ups[ref.number - 1], ctx.variables)
     outcome = ensure_message_sent(ctx, ctx.provider_id, text)
+    freed = False
     if outcome.sent is not None:
-        tx(
+        freed = record(
+            ctx,
             lifecycle.followed_up,
-            ctx.journey_id,
             ref.number,
             outcome.sent,
             due=ctx.due,
@@ -224,6 +242,7 @@ def _follow_up(ctx: StageContext, ref: StageRef) -> None:
         )
     if outcome.reply is not None:  # perhaps one a lost webhook never told us of
         tx(record_inbound, Inbound.polled(ctx.account_external_id, outcome.reply))
+    return freed
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]
@@ -242,20 +261,19 @@ def withdraw_invitation(account: str, provider_id: str, invitation_id: str | Non
     return rt.clock.now()
 
 
-def _withdraw(ctx: StageContext, _: StageRef) -> None:
+def _withdraw(ctx: StageContext, _: StageRef) -> bool:
     """Take back an invitation still unanswered; read first, it may have been accepted."""
     profile, seen_at = read_profile(ctx.account_external_id, ctx.identifier)
     if profile.connection is Connection.CONNECTED:
-        tx(lifecycle.withdrawn, ctx.journey_id, at=seen_at, accepted=True)
-        return
+        return record(ctx, lifecycle.withdrawn, at=seen_at, accepted=True)
     at = seen_at
     if profile.connection is Connection.PENDING:
         invitation = profile.invitation_id
         at = withdraw_invitation(ctx.account_external_id, profile.provider_id, invitation)
-    tx(lifecycle.withdrawn, ctx.journey_id, at=at, accepted=False)
+    return record(ctx, lifecycle.withdrawn, at=at, accepted=False)
 
 
-STAGES = {
+STAGES: dict[Stage, Callable[[StageContext, StageRef], bool]] = {
     Stage.INVITE: _invite,
     Stage.CHECK_ACCEPTANCE: _check_acceptance,
     Stage.FOLLOW_UP: _follow_up,
@@ -267,8 +285,9 @@ STAGES = {
 def run_stage(journey_id: int, stage: str, seq: int) -> str:
     """One stage the governor started; its sender is free again once it has ended."""
     with logs.bound(journey_id=journey_id, workflow_id=DBOS.workflow_id, stage=stage):
-        outcome = _run(journey_id, stage, seq)
-        tx(lifecycle.finish_stage, journey_id, seq)
+        outcome, freed = _run(journey_id, stage, seq)
+        if not freed:
+            tx(lifecycle.finish_stage, journey_id, seq)
         STAGES_RUN.labels(stage=stage.split(":", 1)[0], outcome=outcome).inc()
         log.info("stage ended", outcome=outcome)
     wanted()
@@ -281,30 +300,32 @@ def wanted() -> None:
         current().governor_wanted.set()
 
 
-def _run(journey_id: int, stage: str, seq: int) -> str:
+def _run(journey_id: int, stage: str, seq: int) -> tuple[str, bool]:
+    """What the stage did, and whether its last transaction freed its sender already."""
     ctx = tx(lifecycle.begin_stage, journey_id, stage, seq)
     if ctx is None:
-        return "not run"
+        return "not run", False
     ref = StageRef.parse(stage)
     with logs.bound(campaign_id=ctx.campaign_id, sender_id=ctx.account_id):
         log.info("stage started", due=ctx.due.isoformat(), version=ctx.version)
         return _perform(ctx, ref)
 
 
-def _perform(ctx: StageContext, ref: StageRef) -> str:
+def _perform(ctx: StageContext, ref: StageRef) -> tuple[str, bool]:
     try:
-        STAGES[ref.stage](ctx, ref)
+        freed = STAGES[ref.stage](ctx, ref)
     except dbos_error.DBOSException as exc:
         if not isinstance(exc, dbos_error.DBOSMaxStepRetriesExceeded):
             raise  # DBOS's own control flow (cancellation, a conflicting execution)
         return _failed(ctx, exc)
     except Exception as exc:
         return _failed(ctx, exc)
-    return "done"
+    return "done", freed
 
 
-def _failed(ctx: StageContext, exc: BaseException) -> str:
-    """Record what the failure means for the journey (``HANDLING``); the outcome's name."""
+def _failed(ctx: StageContext, exc: BaseException) -> tuple[str, bool]:
+    """Record what the failure means for the journey (``HANDLING``): the outcome's name,
+    and whether the sender is free."""
     kind = handling(exc)
     error = describe(exc)
     cause = (
@@ -317,9 +338,9 @@ def _failed(ctx: StageContext, exc: BaseException) -> str:
     log.warning("stage failed", handling=kind.value, code=code, error=error)
     if kind is Handling.ACCOUNT:
         assert isinstance(cause, AccountError)
-        tx(
+        freed = record(
+            ctx,
             lifecycle.account_failed,
-            ctx.journey_id,
             ctx.stage,
             ctx.seq,
             error=error,
@@ -328,11 +349,11 @@ def _failed(ctx: StageContext, exc: BaseException) -> str:
         )
     elif kind is Handling.RECIPIENT:
         assert isinstance(cause, RecipientError)
-        tx(lifecycle.recipient_failed, ctx.journey_id, error=error, code=cause.code)
+        freed = record(ctx, lifecycle.recipient_failed, error=error, code=cause.code)
     else:
-        tx(
+        freed = record(
+            ctx,
             lifecycle.stage_failed,
-            ctx.journey_id,
             ctx.stage,
             ctx.seq,
             error=error,
@@ -340,4 +361,4 @@ def _failed(ctx: StageContext, exc: BaseException) -> str:
             max_attempts=MAX_STAGE_ATTEMPTS if kind is Handling.RETRY else MAX_UNEXPECTED_ATTEMPTS,
             transient=kind is Handling.RETRY,
         )
-    return kind.value
+    return kind.value, freed
