@@ -152,9 +152,10 @@ def bare_dbos(url: str, executor: str, *, listen: bool) -> Any:
             "notification_listener_polling_interval_sec": POLL_SECONDS,
             "log_level": "ERROR",
             "sys_db_pool_size": CONCURRENCY + 2,
+            "db_engine_kwargs": {"pool_pre_ping": False},  # as Outreach configures it
         }
     )
-    engine = sa.create_engine(url, pool_size=CONCURRENCY + 2)
+    engine = sa.create_engine(url, pool_size=CONCURRENCY + 2, pool_pre_ping=False)
     records = sa.Table(
         BARE_NAME,
         sa.MetaData(),

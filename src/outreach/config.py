@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     queue_poll_seconds: float | None = Field(
         default=None, description="Queue polling interval; derived from the time scale when unset."
     )
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker says it is alive (wall clock)."
+    )
+    takeover_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker silent this long is taken over: another resumes its unfinished "
+        "workflows. At least twice heartbeat_seconds.",
+    )
     webhook_secret: SecretStr | None = None
     # The reply agent.
     draft_timeout_hours: float = Field(
@@ -187,6 +196,11 @@ class Settings(BaseSettings):
             ("http://", "https://")
         ):
             raise ValueError("OUTREACH_LLM_BASE_URL must be an http:// or https:// URL")
+        if self.takeover_after_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                "OUTREACH_TAKEOVER_AFTER_SECONDS must be at least twice "
+                "OUTREACH_HEARTBEAT_SECONDS, or a live worker is taken over"
+            )
         return self
 
     @field_validator("allowed_hosts", mode="before")

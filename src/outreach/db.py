@@ -67,7 +67,7 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> sa.Engine:
         return engine
     kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", max(0, pool_size - 2))
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(url, pool_pre_ping=False, **kwargs)
 
 
 def create_reader_engine(

@@ -23,6 +23,7 @@ from croniter import croniter
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowAttributes, SetWorkflowID
 from sqlalchemy.orm import Session
 
+from outreach.clock import wall_now
 from outreach.queues import ACTIONS_QUEUE, SWEEP_SCHEDULE
 from outreach.runtime import Runtime, current
 from outreach.uow import Work, take_deferred, transaction
@@ -161,6 +162,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
     rt.every(TALLY_COMPACT_SECONDS, TallyFolder(rt).fold, "tallies")
     if not workers:
         return
+    _heartbeat(rt)
     rt.every(
         rt.settings.poll_seconds,
         lambda: governor_round(rt),
@@ -177,6 +179,21 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         from outreach.sandbox.courier import deliver_replies
 
         rt.every(max(0.05, rt.settings.poll_seconds), lambda: deliver_replies(rt), "courier")
+
+
+def _heartbeat(rt: Runtime) -> None:
+    """Say this worker is alive, now and every ``heartbeat_seconds``; each time, take over
+    any worker silent for ``takeover_after_seconds`` (``outreach.workers``)."""
+    from outreach import workers
+
+    started_at = wall_now()
+    workers.heartbeat(rt, started_at=started_at)
+
+    def beat() -> None:
+        workers.heartbeat(rt, started_at=started_at)
+        workers.take_over(rt)
+
+    rt.every(rt.settings.heartbeat_seconds, beat, "heartbeat")
 
 
 def _schedule_sweep(rt: Runtime) -> None:

@@ -557,3 +557,34 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Worker(Base):
+    """A process that runs stages, as its heartbeat last said (wall-clock UTC).
+
+    One silent for ``takeover_after_seconds`` is taken over: another worker claims it
+    (``claimed_by``/``claimed_at``, a claim that lapses as a heartbeat does) and resumes
+    its unfinished workflows; ``taken_over_at`` says that was done. Its next heartbeat,
+    if it comes back, clears all three.
+    """
+
+    __tablename__ = "workers"
+    executor_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_at: Mapped[datetime | None]
+    taken_over_at: Mapped[datetime | None]
+
+
+class Takeover(Base):
+    """A workflow one worker resumed for another that had stopped: a step it runs again
+    may have acted already, so it looks first (``workflows.acting_again``)."""
+
+    __tablename__ = "takeovers"
+    workflow_id: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    from_executor: Mapped[str] = mapped_column(sa.String(200))
+    by_executor: Mapped[str] = mapped_column(sa.String(200))
+    at: Mapped[datetime]

@@ -196,11 +196,14 @@ def _hold_paused_campaigns(session: Session, account: Account, now: datetime) ->
 
 def finish_stage(session: Session, now: datetime, journey_id: int, seq: int) -> None:
     """A stage workflow ended, whatever it did: its sender is free for the next one."""
-    journey = lock_journey(session, journey_id)
+    _release(session, lock_journey(session, journey_id), seq, now=now)
+
+
+def _release(session: Session, journey: Journey, seq: int, *, now: datetime) -> None:
     account = session.get(Account, journey.account_id)
     assert account is not None
     if journey.stage_seq == seq:
-        pacing.release(account, journey_id, now=now)
+        pacing.release(account, journey.id, now=now)
 
 
 def ending_stage(
@@ -215,8 +218,10 @@ def ending_stage(
 ) -> bool:
     """A stage's last transaction: ``record`` its outcome, then ``finish_stage``, in one
     transaction (and one recorded step) instead of two. True: the sender is free."""
-    record(session, now, journey_id, *args, **kwargs)
-    finish_stage(session, now, journey_id, seq)
+    record(session, now, journey_id, *args, **kwargs)  # it locks the sender, then the journey
+    journey = session.get(Journey, journey_id)  # as locked: no second round of locks
+    assert journey is not None
+    _release(session, journey, seq, now=now)
     return True
 
 

@@ -38,6 +38,7 @@ from outreach.metrics import PROVIDER_ERRORS, STAGES_RUN
 from outreach.models import Journey
 from outreach.replies.service import Inbound, record_inbound
 from outreach.runtime import current
+from outreach.workers import was_taken_over
 
 log = logs.get("outreach.stages")
 RETRY_DELAY = timedelta(hours=1)  # doubled with each attempt
@@ -99,13 +100,18 @@ def read_profile(account: str, identifier: str) -> tuple[Profile, datetime]:
 
 
 def acting_again() -> bool:
-    """Whether this step may have acted before: a retry, or its workflow recovered after a crash."""
+    """Whether this step may have acted before: a retry, its workflow recovered after a
+    crash, or resumed by another worker for one that stopped (``outreach.workers``)."""
     step = DBOS.step_status
     if step is not None and step.current_attempt:
         return True
     workflow_id = DBOS.workflow_id
-    status = DBOS.get_workflow_status(workflow_id) if workflow_id else None
-    return status is not None and (status.recovery_attempts or 0) > 1
+    if workflow_id is None:
+        return False
+    status = DBOS.get_workflow_status(workflow_id)
+    if status is not None and (status.recovery_attempts or 0) > 1:
+        return True
+    return was_taken_over(current(), workflow_id)
 
 
 @DBOS.step(**STEP_RETRIES)  # type: ignore[arg-type]

@@ -1,0 +1,137 @@
+"""Workers that take over from each other.
+
+Every process that runs stages heartbeats (``workers`` table, wall clock). DBOS recovers
+a process's unfinished workflows when that process starts again with the same executor
+id; a worker that never comes back (a machine gone, a scaled-down deployment) would
+leave its in-flight stages, and so its senders, waiting forever. So each worker also
+looks for one silent for ``takeover_after_seconds``: it claims it (a compare-and-set on
+its row, so two live workers never both take it), then resumes each of its pending
+workflows with DBOS's public ``resume_workflow`` on the queue it came from. A resumed
+workflow runs from its last recorded step on whichever worker dequeues it; its steps that
+may have acted already look first (``Takeover``, read by ``workflows.acting_again``).
+
+A worker that was only slow, not gone, and comes back finds its workflows owned by
+another: DBOS refuses its next checkpoints, and the provider's state, read before any
+action is repeated, keeps a send from happening twice. So ``takeover_after_seconds``
+should be well above any pause a live worker has (30 s by default, six heartbeats).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from dbos import DBOS
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from outreach.clock import wall_now
+from outreach.models import Takeover, Worker
+from outreach.runtime import Runtime
+from outreach.uow import transaction
+
+log = logging.getLogger("outreach.workers")
+
+
+def heartbeat(rt: Runtime, *, started_at: datetime) -> None:
+    """This worker is alive (a returning one's claim and takeover are cleared)."""
+    now = wall_now()
+    with transaction(rt) as session:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        row = {
+            "executor_id": rt.settings.executor_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "seen_at": now,
+            "claimed_by": None,
+            "claimed_at": None,
+            "taken_over_at": None,
+        }
+        insert = dialect.insert(Worker).values(**row)
+        fresh = {k: getattr(insert.excluded, k) for k in row if k != "executor_id"}
+        session.execute(insert.on_conflict_do_update(index_elements=["executor_id"], set_=fresh))
+
+
+def silent(session: Session, *, now: datetime, after: timedelta, me: str) -> list[str]:
+    """Workers silent for ``after`` and not taken over, or claimed by one silent as long."""
+    cutoff = now - after
+    query = (
+        sa.select(Worker.executor_id)
+        .where(Worker.seen_at < cutoff, Worker.executor_id != me)
+        .where(Worker.taken_over_at.is_(None))
+        .where(sa.or_(Worker.claimed_at.is_(None), Worker.claimed_at < cutoff))
+        .order_by(Worker.seen_at)
+    )
+    return list(session.scalars(query))
+
+
+def claim(rt: Runtime, executor_id: str, *, now: datetime, after: timedelta) -> bool:
+    """Claim a silent worker; False when it spoke again or another worker claimed it."""
+    cutoff = now - after
+    with transaction(rt) as session:
+        claimed = session.execute(
+            sa.update(Worker)
+            .where(Worker.executor_id == executor_id, Worker.seen_at < cutoff)
+            .where(Worker.taken_over_at.is_(None))
+            .where(sa.or_(Worker.claimed_at.is_(None), Worker.claimed_at < cutoff))
+            .values(claimed_by=rt.settings.executor_id, claimed_at=now)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def take_over(rt: Runtime) -> dict[str, int]:
+    """Resume the pending workflows of every worker silent too long: per worker, how many.
+
+    Run again after a crash half-way, it resumes only what is still pending under the
+    silent worker's id (a resumed workflow is enqueued, then another's)."""
+    me = rt.settings.executor_id
+    after = timedelta(seconds=rt.settings.takeover_after_seconds)
+    now = wall_now()
+    with rt.sessions() as session:
+        candidates = silent(session, now=now, after=after, me=me)
+    done: dict[str, int] = {}
+    for executor_id in candidates:
+        if not claim(rt, executor_id, now=now, after=after):
+            continue
+        pending = DBOS.list_workflows(
+            status="PENDING",
+            executor_id=executor_id,
+            app_version=rt.settings.app_version,
+            load_input=False,
+            load_output=False,
+        )
+        for workflow in pending:
+            with transaction(rt) as session:  # recorded before it can run anywhere
+                session.merge(
+                    Takeover(
+                        workflow_id=workflow.workflow_id,
+                        from_executor=executor_id,
+                        by_executor=me,
+                        at=wall_now(),
+                    )
+                )
+            DBOS.resume_workflow(workflow.workflow_id, queue_name=workflow.queue_name)
+        with transaction(rt) as session:
+            session.execute(
+                sa.update(Worker)
+                .where(Worker.executor_id == executor_id, Worker.claimed_by == me)
+                .values(taken_over_at=wall_now())
+            )
+        log.warning(
+            "worker %s silent since over %.0f s: resumed its %d unfinished workflows",
+            executor_id,
+            after.total_seconds(),
+            len(pending),
+        )
+        done[executor_id] = len(pending)
+    return done
+
+
+def was_taken_over(rt: Runtime, workflow_id: str) -> bool:
+    with rt.sessions() as session:
+        found = session.get(Takeover, workflow_id)
+    return found is not None
