@@ -1,17 +1,24 @@
-"""Benchmark: launch a 10,000-prospect campaign, on SQLite and on PostgreSQL.
+"""Benchmark: a 10,000-prospect launch, and a worker's cost with many journeys waiting.
 
-For each database, in fresh processes:
+On SQLite and on PostgreSQL, each measurement in fresh processes and a fresh database:
 
-1. *launch*: import the prospects and launch the campaign (journeys created, invitation
-   slots booked, one delayed workflow enqueued per journey); times both steps.
-2. *waiting*: a fresh worker started on that database, with every journey waiting;
-   its resident memory once settled.
-3. *baseline*: a fresh worker on an empty database of the same kind, measured the same way.
+1. *launch*: import ``--prospects`` prospects into a campaign (timed apart), then launch
+   it and wait for its launch workflow: every journey created with its sender and its
+   invitation due, ready for the governor (no workflow per journey: a waiting journey is
+   a row).
+2. *baseline*: a plain loop of as many DBOS enqueues, one small workflow per journey
+   with its own id, on a queue no process listens to: what launching would cost if each
+   journey were started as a workflow of its own. Same run, same database kind.
+3. *waiting* (``--waiting``, e.g. 1000 100000 1000000): that many journeys waiting (the
+   campaigns of 10,000 launched, nothing run), then a fresh ``outreach worker`` process
+   is started: how long until it has heartbeated (its start), and its resident memory
+   once it has run a few governor rounds over them. The figure at 1,000 is the baseline.
 
-The memory figure is the ratio waiting / baseline: 1.00 means the waiting journeys cost
-the worker nothing. Run it as
+Each launch measurement runs ``--repeat`` times (3 by default) and prints min / median /
+max, with the ratio launch / baseline of each repetition.
 
-    .venv/bin/python bench/launch_10k.py [--prospects 10000] [--only sqlite|postgres]
+    .venv/bin/python bench/launch_10k.py                          # launches, both databases
+    .venv/bin/python bench/launch_10k.py --waiting 1000 100000 1000000 --only postgres
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,18 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from dbos import DBOS
+from pg import create_database, drop_database
 
-PG_ADMIN = os.environ.get(
-    "OUTREACH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-SETTLE_SECONDS = 3.0
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+SETTLE_SECONDS = 5.0
+CAMPAIGN_SIZE = 10_000  # the waiting journeys are made as campaigns of this many
 
 
 def _settings(url: str) -> Any:
@@ -49,65 +50,145 @@ def _settings(url: str) -> Any:
     return Settings(database_url=url, executor_id=f"bench-{uuid.uuid4().hex[:6]}", time_scale=1.0)
 
 
-def launch(url: str, prospects: int) -> dict[str, float]:
-    from dbos import DBOS
-
-    from outreach import runtime
-    from outreach.accounts.commands import create_account
+def _sender() -> Any:
     from outreach.accounts.schemas import AccountCreate
-    from outreach.campaigns.commands import create_campaign
-    from outreach.campaigns.commands import launch as launch_campaign
-    from outreach.campaigns.schemas import CampaignCreate
-    from outreach.prospects.commands import import_prospects
 
-    rt = runtime.start(_settings(url), workers=False)
-    rows = [
-        (i, {"public_identifier": f"bench-{i:05d}", "first_name": f"P{i}", "company": "Acme"})
-        for i in range(prospects)
-    ]
-    sender = AccountCreate(
+    return AccountCreate(
         name="bench",
         daily_invite_cap=200,
         weekly_invite_cap=1000,
         work_start=clock_time(0, 0),
         work_end=clock_time(23, 59),
     )
+
+
+def _campaign(rt: Any, account_id: int, size: int, first: int) -> tuple[int, float]:
+    """A campaign of ``size`` imported prospects; its id and the import's seconds."""
+    from outreach.campaigns.commands import create_campaign
+    from outreach.campaigns.schemas import CampaignCreate
+    from outreach.prospects.commands import import_prospects
+
     started = time.perf_counter()
-    account = create_account(rt, sender)
-    campaign = create_campaign(rt, CampaignCreate(name="b", account_id=account.id))
-    imported = import_prospects(rt, campaign.id, rows).imported
-    import_s = time.perf_counter() - started
-    started = time.perf_counter()
-    accepted = launch_campaign(rt, campaign.id)
+    campaign = create_campaign(rt, CampaignCreate(name=f"b{first}", account_id=account_id))
+    rows = [
+        (i, {"public_identifier": f"bench-{first + i:07d}", "first_name": f"P{i}"})
+        for i in range(size)
+    ]
+    assert import_prospects(rt, campaign.id, rows).imported == size
+    return campaign.id, time.perf_counter() - started
+
+
+def _launch(rt: Any, campaign_id: int) -> int:
+    from outreach.campaigns.commands import launch
+
+    accepted = launch(rt, campaign_id)
     assert accepted.workflow_id is not None
-    scheduled = DBOS.retrieve_workflow(accepted.workflow_id).get_result()
-    schedule_s = time.perf_counter() - started
-    delayed = DBOS.list_workflows(status="DELAYED", load_input=False, load_output=False)
+    created: int = DBOS.retrieve_workflow(accepted.workflow_id).get_result()
+    return created
+
+
+@DBOS.workflow()
+def journey_stage(journey_id: int) -> int:
+    """The baseline's workflow: one per journey, enqueued and never run."""
+    return journey_id
+
+
+def launch_once(url: str, prospects: int) -> dict[str, float]:
+    from outreach import runtime
+    from outreach.accounts.commands import create_account
+
+    rt = runtime.start(_settings(url), workers=False)
+    account = create_account(rt, _sender())
+    campaign_id, import_s = _campaign(rt, account.id, prospects, 0)
+    started = time.perf_counter()
+    created = _launch(rt, campaign_id)
+    launch_s = time.perf_counter() - started
     runtime.stop()
-    return {
-        "imported": imported,
-        "scheduled": scheduled,
-        "delayed": len(delayed),
-        "import_s": import_s,
-        "schedule_s": schedule_s,
-    }
+    assert created == prospects, (created, prospects)
+    return {"import_s": import_s, "launch_s": launch_s}
 
 
-def idle_worker(url: str) -> dict[str, float]:
+def enqueue_loop(url: str, prospects: int) -> dict[str, float]:
+    """As many DBOS enqueues of a small workflow, one at a time, each with its own id."""
+    from dbos import SetWorkflowID
+
     from outreach import runtime
 
+    runtime.start(_settings(url), workers=False)  # the same DBOS set-up as a launch
+    DBOS.register_queue("bench-loop")
     started = time.perf_counter()
-    runtime.start(_settings(url))
-    start_s = time.perf_counter() - started
-    time.sleep(SETTLE_SECONDS)  # queue pollers and background loops run a few rounds
-    rss = rss_mb()
+    for n in range(prospects):
+        with SetWorkflowID(f"bench-journey-{n}"):
+            DBOS.enqueue_workflow("bench-loop", journey_stage, n)
+    loop_s = time.perf_counter() - started
     runtime.stop()
-    return {"start_s": start_s, "rss_mb": rss}
+    return {"loop_s": loop_s}
 
 
-def _child(mode: str, url: str, prospects: int) -> dict[str, float]:
+def fill(url: str, journeys: int) -> dict[str, float]:
+    """``journeys`` waiting, as launched campaigns of ``CAMPAIGN_SIZE``."""
+    from outreach import runtime
+    from outreach.accounts.commands import create_account
+
+    started = time.perf_counter()
+    rt = runtime.start(_settings(url), workers=False)
+    account = create_account(rt, _sender())
+    for first in range(0, journeys, CAMPAIGN_SIZE):
+        size = min(CAMPAIGN_SIZE, journeys - first)
+        campaign_id, _ = _campaign(rt, account.id, size, first)
+        assert _launch(rt, campaign_id) == size
+    runtime.stop()
+    return {"fill_s": time.perf_counter() - started}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
+def worker_cost(url: str) -> dict[str, float]:
+    """A fresh ``outreach worker``: seconds until its first heartbeat, then its RSS."""
+    env = os.environ | {
+        "OUTREACH_DATABASE_URL": url,
+        "OUTREACH_EXECUTOR_ID": f"bench-{uuid.uuid4().hex[:6]}",
+        "OUTREACH_TIME_SCALE": "1",
+        "OUTREACH_LOG_LEVEL": "ERROR",
+        "OUTREACH_SWEEP_CRON": "0 0 1 1 *",
+    }
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "outreach", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            with engine.connect() as conn:
+                seen = conn.execute(
+                    sa.text("SELECT count(*) FROM workers WHERE executor_id = :id"),
+                    {"id": env["OUTREACH_EXECUTOR_ID"]},
+                ).scalar_one()
+            if seen:
+                break
+            if proc.poll() is not None or time.perf_counter() - started > 300:
+                raise SystemExit("the worker did not start")
+            time.sleep(0.05)
+        start_s = time.perf_counter() - started
+        time.sleep(SETTLE_SECONDS)
+        return {"start_s": start_s, "rss_mb": rss_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        engine.dispose()
+
+
+def _child(mode: str, url: str, count: int) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, url, "--prospects", str(prospects)],
+        [sys.executable, __file__, "--child", mode, url, "--prospects", str(count)],
         check=True,
         capture_output=True,
         text=True,
@@ -116,40 +197,55 @@ def _child(mode: str, url: str, prospects: int) -> dict[str, float]:
     return result
 
 
-def _pg_database(action: str, url: str | None = None) -> str:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = sa.make_url(url).database if url else f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        if action == "create":
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        else:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-    return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+def database(kind: str) -> str:
+    return f"sqlite:///{tempfile.mkdtemp()}/bench.db" if kind == "sqlite" else create_database()
 
 
-def _database(kind: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    return _pg_database("create")
-
-
-def run(kind: str, prospects: int) -> dict[str, float]:
-    loaded, empty = _database(kind), _database(kind)
+def _fresh(kind: str, mode: str, count: int) -> dict[str, float]:
+    url = database(kind)
     try:
-        result = _child("launch", loaded, prospects)
-        waiting = _child("idle", loaded, prospects)
-        baseline = _child("idle", empty, prospects)
+        return _child(mode, url, count)
     finally:
         if kind == "postgres":
-            _pg_database("drop", loaded)
-            _pg_database("drop", empty)
-    return result | {
-        "rss_waiting_mb": waiting["rss_mb"],
-        "rss_baseline_mb": baseline["rss_mb"],
-        "start_waiting_s": waiting["start_s"],
-        "start_baseline_s": baseline["start_s"],
-    }
+            drop_database(url)
+
+
+def spread(values: list[float], unit: str = "s") -> str:
+    return f"{min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f} {unit}".rstrip()
+
+
+def launches(kind: str, prospects: int, repeat: int) -> None:
+    runs = []
+    for _ in range(repeat):
+        launched = _fresh(kind, "launch", prospects)
+        baseline = _fresh(kind, "loop", prospects)
+        runs.append(launched | baseline)
+    ratios = [r["launch_s"] / r["loop_s"] for r in runs]
+    print(
+        f"{kind:<9} launch {spread([r['launch_s'] for r in runs])}   "
+        f"enqueue loop {spread([r['loop_s'] for r in runs])}   "
+        f"ratio {spread(ratios, '')}   import {spread([r['import_s'] for r in runs])}",
+        flush=True,
+    )
+
+
+def waiting(kind: str, sizes: list[int]) -> None:
+    first: dict[str, float] | None = None
+    for size in sizes:
+        url = database(kind)
+        try:
+            filled = _child("fill", url, size)
+            cost = worker_cost(url)
+        finally:
+            if kind == "postgres":
+                drop_database(url)
+        first = first or cost
+        print(
+            f"{kind:<9} {size:>9,} waiting (filled in {filled['fill_s']:5.0f} s): worker start "
+            f"{cost['start_s']:5.2f} s ({cost['start_s'] / first['start_s']:.2f}x), RSS "
+            f"{cost['rss_mb']:5.0f} MB ({cost['rss_mb'] / first['rss_mb']:.2f}x)",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -157,34 +253,26 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--prospects", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--waiting", type=int, nargs="*", default=[])
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         mode, url = args.child
-        result = launch(url, args.prospects) if mode == "launch" else idle_worker(url)
-        print(json.dumps(result))
+        work = {"launch": launch_once, "loop": enqueue_loop, "fill": fill}[mode]
+        print(json.dumps(work(url, args.prospects)))
         return
-    print(f"a {args.prospects:,}-prospect campaign, fresh processes for each measurement\n")
-    print(
-        f"{'database':<9} {'import':>8} {'schedule':>9} {'journeys/s':>11} {'delayed':>8} "
-        f"{'worker RSS':>11} {'baseline':>9} {'ratio':>6} {'start':>6} {'baseline':>9}"
-    )
-    for kind in [args.only] if args.only else ["sqlite", "postgres"]:
-        r = run(kind, args.prospects)
-        print(
-            f"{kind:<9} {r['import_s']:>7.1f}s {r['schedule_s']:>8.1f}s "
-            f"{r['scheduled'] / r['schedule_s']:>11.0f} {r['delayed']:>8.0f} "
-            f"{r['rss_waiting_mb']:>9.0f}MB {r['rss_baseline_mb']:>7.0f}MB "
-            f"{r['rss_waiting_mb'] / r['rss_baseline_mb']:>6.2f} "
-            f"{r['start_waiting_s']:>5.1f}s {r['start_baseline_s']:>8.1f}s"
-        )
-    print(
-        "\nimport: parse, check templates, insert the prospects. schedule: create the journeys,"
-        "\nbook the invitation slots, enqueue one delayed workflow per journey. worker RSS: a fresh"
-        "\nworker with every journey waiting; baseline: a fresh worker on an empty database; start:"
-        "\nhow long each took to start (a restart does not load the waiting journeys)."
-    )
+    kinds = [args.only] if args.only else ["sqlite", "postgres"]
+    print(f"{os.cpu_count()} cores; min / median / max of {args.repeat} runs\n")
+    if args.repeat:
+        print(f"a {args.prospects:,}-prospect launch against a loop of as many DBOS enqueues")
+        for kind in kinds:
+            launches(kind, args.prospects, args.repeat)
+    if args.waiting:
+        print("\na fresh worker with journeys waiting (the first size is the baseline)")
+        for kind in kinds:
+            waiting(kind, args.waiting)
 
 
 if __name__ == "__main__":

@@ -33,33 +33,18 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pg import create_database, drop_database
 
-PG_ADMIN = os.environ.get(
-    "OUTREACH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 CONCURRENCY = 8
 POLL_SECONDS = 0.05
 QUEUE = "bench-actions"
 BARE_NAME = "bench_bare"
 SENDERS_PER_CAMPAIGN = 50
-
-
-def database(action: str, url: str | None = None) -> str:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = sa.make_url(url).database if url else f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        if action == "create":
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        else:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
-    return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def outreach_env(url: str, executor: str) -> dict[str, str]:
@@ -247,7 +232,7 @@ def transactions(url: str) -> int:
 
 
 def measure(kind: str, workers: int, stages: int, profile: str | None = None) -> dict[str, Any]:
-    url = database("create")
+    url = create_database()
     try:
         subprocess.run(
             [sys.executable, __file__, "--child", f"setup-{kind}", url, "--stages", str(stages)],
@@ -323,7 +308,7 @@ def measure(kind: str, workers: int, stages: int, profile: str | None = None) ->
             "tx": commits / done,
         }
     finally:
-        database("drop", url)
+        drop_database(url)
 
 
 def print_profile(path: Path, top: int = 40) -> None:

@@ -138,6 +138,14 @@ class Stack:
     def reset_errors(self) -> None:
         self.steering.reset_errors()
 
+    def worker_env(self) -> dict[str, str]:
+        """The environment of an ``outreach worker`` process driving this fake Unipile."""
+        return {
+            "OUTREACH_LINKEDIN_PROVIDER": "unipile",
+            "UNIPILE_DSN": self.fake_url,
+            "UNIPILE_API_KEY": API_KEY,
+        }
+
     def log(self) -> list[dict[str, Any]]:
         """Every action the fake LinkedIn received, oldest first."""
         return self.steering.log()

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from outreach.db import create_engine
 from outreach.models import Takeover, Worker
 from outreach.testing import wait_until
-from tests.e2e.conftest import API_KEY, Stack, events_of
+from tests.e2e.conftest import Stack, events_of
 from tests.engine.test_crash import worker
 
 TAKEOVER_AFTER = 3.0
@@ -41,10 +41,7 @@ def test_a_killed_workers_stage_is_taken_over_and_sent_once(
     start_stack: Callable[..., Stack], database_url: str, tmp_path: Path
 ) -> None:
     stack = start_stack(workers=False)
-    env = {
-        "OUTREACH_LINKEDIN_PROVIDER": "unipile",
-        "UNIPILE_DSN": stack.fake_url,
-        "UNIPILE_API_KEY": API_KEY,
+    env = stack.worker_env() | {
         "OUTREACH_HEARTBEAT_SECONDS": "0.5",
         "OUTREACH_TAKEOVER_AFTER_SECONDS": str(TAKEOVER_AFTER),
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach.testing import wait_until
-from tests.e2e.conftest import API_KEY, Stack, replies_after_follow_up_1
+from tests.e2e.conftest import Stack, replies_after_follow_up_1
 from tests.engine.test_crash import worker
 
 ANSWER = "Thursday at 10 works for me. Speak then!"
@@ -26,11 +26,7 @@ def test_a_worker_killed_mid_answer_sends_it_once_at_unipile(
     start_stack: Callable[..., Stack], database_url: str, tmp_path: Path
 ) -> None:
     stack = start_stack(workers=False)
-    env = {
-        "OUTREACH_LINKEDIN_PROVIDER": "unipile",
-        "UNIPILE_DSN": stack.fake_url,
-        "UNIPILE_API_KEY": API_KEY,
-    }
+    env = stack.worker_env()
     log = tmp_path / "worker.log"
     people = stack.people(1, replies_after_follow_up_1)
     account_id = stack.create_account()
