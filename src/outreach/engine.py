@@ -23,7 +23,6 @@ from croniter import croniter
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowAttributes, SetWorkflowID
 from sqlalchemy.orm import Session
 
-from outreach.clock import wall_now
 from outreach.queues import ACTIONS_QUEUE, SWEEP_SCHEDULE
 from outreach.runtime import Runtime, current
 from outreach.uow import Work, take_deferred, transaction
@@ -181,16 +180,21 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         rt.every(max(0.05, rt.settings.poll_seconds), lambda: deliver_replies(rt), "courier")
 
 
-def _heartbeat(rt: Runtime) -> None:
-    """Say this worker is alive, now and every ``heartbeat_seconds``; each time, take over
-    any worker silent for ``takeover_after_seconds`` (``outreach.workers``)."""
+def before_launch(rt: Runtime) -> None:
+    """A worker's first heartbeat, before DBOS recovers its pending workflows (it waits
+    for a takeover of this worker in progress elsewhere: ``workers.arrive``)."""
     from outreach import workers
 
-    started_at = wall_now()
-    workers.heartbeat(rt, started_at=started_at)
+    workers.arrive(rt, started_at=rt.started_at)
+
+
+def _heartbeat(rt: Runtime) -> None:
+    """Say this worker is alive every ``heartbeat_seconds``; each time, take over any
+    worker silent for ``takeover_after_seconds`` (``outreach.workers``)."""
+    from outreach import workers
 
     def beat() -> None:
-        workers.heartbeat(rt, started_at=started_at)
+        workers.heartbeat(rt, started_at=rt.started_at)
         workers.take_over(rt)
 
     rt.every(rt.settings.heartbeat_seconds, beat, "heartbeat")

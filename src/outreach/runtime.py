@@ -12,13 +12,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SQLAlchemyDatasource
 from sqlalchemy.orm import Session, sessionmaker
 
-from outreach.clock import SharedClock, load_clock_state
+from outreach.clock import SharedClock, load_clock_state, wall_now
 from outreach.config import Settings
 from outreach.db import (
     create_dbos_sqlite_engine,
@@ -50,6 +51,7 @@ class Runtime:
     # Sessions for reading only (pages, API reads): on SQLite never behind the writer.
     reads: sessionmaker[Session] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    started_at: datetime = field(default_factory=wall_now)  # wall clock, for the heartbeat
     threads: list[threading.Thread] = field(default_factory=list)
     # Set when a sender becomes free (a stage ended): the governor's turn comes at once.
     governor_wanted: threading.Event = field(default_factory=threading.Event)
@@ -165,7 +167,9 @@ def start(
 
     try:
         outreach_engine.register(rt)
-        if not workers:
+        if workers:
+            outreach_engine.before_launch(rt)
+        else:
             DBOS.listen_queues([])
         DBOS.launch()
         outreach_engine.after_launch(rt, workers=workers)

@@ -9,6 +9,8 @@ its row, so two live workers never both take it), then resumes each of its pendi
 workflows with DBOS's public ``resume_workflow`` on the queue it came from. A resumed
 workflow runs from its last recorded step on whichever worker dequeues it; its steps that
 may have acted already look first (``Takeover``, read by ``workflows.acting_again``).
+A worker that starts again while it is being taken over waits, before DBOS recovers its
+own workflows, until the takeover is done (``arrive``): each workflow runs in one place.
 
 A worker that was only slow, not gone, and comes back finds its workflows owned by
 another: DBOS refuses its next checkpoints, and the provider's state, read before any
@@ -36,24 +38,53 @@ from outreach.uow import transaction
 log = logging.getLogger("outreach.workers")
 
 
+def arrive(rt: Runtime, *, started_at: datetime) -> None:
+    """This worker's first heartbeat, before DBOS recovers its own pending workflows.
+
+    If another worker is taking it over at this moment (claimed, not done, the claim
+    fresh), wait until that is done: a workflow is then resumed there or recovered here,
+    never both. The check and the heartbeat are one transaction on the worker's row, so
+    a claim either came first (and is waited for) or finds this worker alive.
+    """
+    after = timedelta(seconds=rt.settings.takeover_after_seconds)
+    while True:
+        with transaction(rt) as session:
+            row = session.get(Worker, rt.settings.executor_id, with_for_update=True)
+            if row is None or not _being_taken_over(row, now=wall_now(), after=after):
+                _beat(session, rt, started_at=started_at)
+                return
+        log.warning("worker %s is being taken over by %s: waiting", row.executor_id, row.claimed_by)
+        if rt.stopping.wait(min(1.0, after.total_seconds() / 10)):
+            return
+
+
+def _being_taken_over(row: Worker, *, now: datetime, after: timedelta) -> bool:
+    if row.claimed_by is None or row.claimed_at is None or row.taken_over_at is not None:
+        return False
+    return row.claimed_at > now - after
+
+
 def heartbeat(rt: Runtime, *, started_at: datetime) -> None:
     """This worker is alive (a returning one's claim and takeover are cleared)."""
-    now = wall_now()
     with transaction(rt) as session:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        row = {
-            "executor_id": rt.settings.executor_id,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started_at": started_at,
-            "seen_at": now,
-            "claimed_by": None,
-            "claimed_at": None,
-            "taken_over_at": None,
-        }
-        insert = dialect.insert(Worker).values(**row)
-        fresh = {k: getattr(insert.excluded, k) for k in row if k != "executor_id"}
-        session.execute(insert.on_conflict_do_update(index_elements=["executor_id"], set_=fresh))
+        _beat(session, rt, started_at=started_at)
+
+
+def _beat(session: Session, rt: Runtime, *, started_at: datetime) -> None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    row = {
+        "executor_id": rt.settings.executor_id,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_at": started_at,
+        "seen_at": wall_now(),
+        "claimed_by": None,
+        "claimed_at": None,
+        "taken_over_at": None,
+    }
+    insert = dialect.insert(Worker).values(**row)
+    fresh = {k: getattr(insert.excluded, k) for k in row if k != "executor_id"}
+    session.execute(insert.on_conflict_do_update(index_elements=["executor_id"], set_=fresh))
 
 
 def silent(session: Session, *, now: datetime, after: timedelta, me: str) -> list[str]:

@@ -4,6 +4,7 @@ lapses as a heartbeat does, and a worker that speaks again is no longer silent.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -65,3 +66,27 @@ def test_nothing_pending_nothing_resumed_but_the_silent_worker_is_marked(
 def test_a_takeover_sooner_than_two_heartbeats_is_refused() -> None:
     with pytest.raises(ValidationError, match="at least twice"):
         Settings(heartbeat_seconds=10, takeover_after_seconds=15)
+
+
+def test_a_returning_worker_waits_for_a_takeover_in_progress(database_url: str) -> None:
+    """Its DBOS must not recover workflows another worker is resuming at that moment."""
+    settings = test_settings(database_url, heartbeat_seconds=0.5, takeover_after_seconds=5)
+    with started(settings, workers=False) as rt:
+        me = rt.settings.executor_id
+        _silent_worker(rt, me, seconds_ago=60)
+        assert workers.claim(rt, me, now=wall_now(), after=AFTER)  # as if by another worker
+        arrived = threading.Event()
+        thread = threading.Thread(
+            target=lambda: (workers.arrive(rt, started_at=wall_now()), arrived.set())
+        )
+        thread.start()
+        assert not arrived.wait(1.5), "arrived while the takeover was in progress"
+        with transaction(rt) as session:
+            row = session.get(Worker, me)
+            assert row is not None
+            row.taken_over_at = wall_now()  # the other worker is done
+        assert arrived.wait(5)
+        thread.join()
+        with rt.sessions() as session:
+            row = session.get(Worker, me)
+            assert row is not None and row.claimed_by is None and row.taken_over_at is None
