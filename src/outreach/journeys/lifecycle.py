@@ -159,20 +159,8 @@ def dispatch(session: Session, now: datetime, account_id: int) -> int | None:
     A sender another transaction holds (another worker's governor, a stage ending) is
     left to it: whoever frees it looks at it again."""
     account = lock_sender_unless_busy(session, account_id)
-    journey = None if account is None else _choose(session, account, now)
-    if account is None or journey is None:
+    if account is None:
         return None
-    journey.stage_seq += 1
-    account.busy_journey_id = journey.id
-    account.busy_since = now
-    account.next_action_at = None
-    defer(session, stage_work(journey))
-    return journey.id
-
-
-def _choose(session: Session, account: Account, now: datetime) -> Journey | None:
-    """The governor's choice for a sender locked by this transaction: the journey to
-    start now, or None with ``next_action_at`` set to when to look again."""
     if account.status is AccountStatus.PAUSED:
         account.next_action_at = None
         return None
@@ -184,7 +172,13 @@ def _choose(session: Session, account: Account, now: datetime) -> Journey | None
         later = pacing.paused_campaigns_due(session, account.id)
         if later is not None and (account.next_action_at is None or later < account.next_action_at):
             account.next_action_at = later
-    return journey
+        return None
+    journey.stage_seq += 1
+    account.busy_journey_id = journey.id
+    account.busy_since = now
+    account.next_action_at = None
+    defer(session, stage_work(journey))
+    return journey.id
 
 
 def _hold_paused_campaigns(session: Session, account: Account, now: datetime) -> None:
@@ -223,19 +217,11 @@ def ending_stage(
     **kwargs: P.kwargs,
 ) -> bool:
     """A stage's last transaction: ``record`` its outcome, then ``finish_stage``, in one
-    transaction (and one recorded step) instead of two. True: the sender is free.
-
-    The freed sender's governor looks at once, in this transaction: when its next action
-    is later (an invitation gap, working hours, a cap), that is noted and no round needs
-    to look before then; when one is due now, the governor's next round starts it."""
+    transaction (and one recorded step) instead of two. True: the sender is free."""
     record(session, now, journey_id, *args, **kwargs)  # it locks the sender, then the journey
     journey = session.get(Journey, journey_id)  # as locked: no second round of locks
     assert journey is not None
     _release(session, journey, seq, now=now)
-    account = session.get(Account, journey.account_id)
-    assert account is not None
-    if account.busy_journey_id is None and _choose(session, account, now) is not None:
-        account.next_action_at = now
     return True
 
 
