@@ -185,7 +185,7 @@ def before_launch(rt: Runtime) -> None:
     for a takeover of this worker in progress elsewhere: ``workers.arrive``)."""
     from outreach import workers
 
-    workers.arrive(rt, started_at=rt.started_at)
+    workers.arrive(rt)
 
 
 def _heartbeat(rt: Runtime) -> None:
@@ -194,7 +194,7 @@ def _heartbeat(rt: Runtime) -> None:
     from outreach import workers
 
     def beat() -> None:
-        workers.heartbeat(rt, started_at=rt.started_at)
+        workers.heartbeat(rt)
         workers.take_over(rt)
 
     rt.every(rt.settings.heartbeat_seconds, beat, "heartbeat")

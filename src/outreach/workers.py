@@ -38,7 +38,7 @@ from outreach.uow import transaction
 log = logging.getLogger("outreach.workers")
 
 
-def arrive(rt: Runtime, *, started_at: datetime) -> None:
+def arrive(rt: Runtime) -> None:
     """This worker's first heartbeat, before DBOS recovers its own pending workflows.
 
     If another worker is taking it over at this moment (claimed, not done, the claim
@@ -51,7 +51,7 @@ def arrive(rt: Runtime, *, started_at: datetime) -> None:
         with transaction(rt) as session:
             row = session.get(Worker, rt.settings.executor_id, with_for_update=True)
             if row is None or not _being_taken_over(row, now=wall_now(), after=after):
-                _beat(session, rt, started_at=started_at)
+                _beat(session, rt)
                 return
         log.warning("worker %s is being taken over by %s: waiting", row.executor_id, row.claimed_by)
         if rt.stopping.wait(min(1.0, after.total_seconds() / 10)):
@@ -64,19 +64,19 @@ def _being_taken_over(row: Worker, *, now: datetime, after: timedelta) -> bool:
     return row.claimed_at > now - after
 
 
-def heartbeat(rt: Runtime, *, started_at: datetime) -> None:
+def heartbeat(rt: Runtime) -> None:
     """This worker is alive (a returning one's claim and takeover are cleared)."""
     with transaction(rt) as session:
-        _beat(session, rt, started_at=started_at)
+        _beat(session, rt)
 
 
-def _beat(session: Session, rt: Runtime, *, started_at: datetime) -> None:
+def _beat(session: Session, rt: Runtime) -> None:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     row = {
         "executor_id": rt.settings.executor_id,
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "started_at": started_at,
+        "started_at": rt.started_at,
         "seen_at": wall_now(),
         "claimed_by": None,
         "claimed_at": None,
@@ -87,14 +87,20 @@ def _beat(session: Session, rt: Runtime, *, started_at: datetime) -> None:
     session.execute(insert.on_conflict_do_update(index_elements=["executor_id"], set_=fresh))
 
 
+def _silent_since(cutoff: datetime) -> list[sa.ColumnElement[bool]]:
+    """Silent since ``cutoff``, not taken over, and unclaimed or claimed before it."""
+    return [
+        Worker.seen_at < cutoff,
+        Worker.taken_over_at.is_(None),
+        sa.or_(Worker.claimed_at.is_(None), Worker.claimed_at < cutoff),
+    ]
+
+
 def silent(session: Session, *, now: datetime, after: timedelta, me: str) -> list[str]:
     """Workers silent for ``after`` and not taken over, or claimed by one silent as long."""
-    cutoff = now - after
     query = (
         sa.select(Worker.executor_id)
-        .where(Worker.seen_at < cutoff, Worker.executor_id != me)
-        .where(Worker.taken_over_at.is_(None))
-        .where(sa.or_(Worker.claimed_at.is_(None), Worker.claimed_at < cutoff))
+        .where(Worker.executor_id != me, *_silent_since(now - after))
         .order_by(Worker.seen_at)
     )
     return list(session.scalars(query))
@@ -102,13 +108,10 @@ def silent(session: Session, *, now: datetime, after: timedelta, me: str) -> lis
 
 def claim(rt: Runtime, executor_id: str, *, now: datetime, after: timedelta) -> bool:
     """Claim a silent worker; False when it spoke again or another worker claimed it."""
-    cutoff = now - after
     with transaction(rt) as session:
         claimed = session.execute(
             sa.update(Worker)
-            .where(Worker.executor_id == executor_id, Worker.seen_at < cutoff)
-            .where(Worker.taken_over_at.is_(None))
-            .where(sa.or_(Worker.claimed_at.is_(None), Worker.claimed_at < cutoff))
+            .where(Worker.executor_id == executor_id, *_silent_since(now - after))
             .values(claimed_by=rt.settings.executor_id, claimed_at=now)
         )
         return bool(claimed.rowcount)  # type: ignore[attr-defined]
@@ -135,8 +138,8 @@ def take_over(rt: Runtime) -> dict[str, int]:
             load_input=False,
             load_output=False,
         )
-        for workflow in pending:
-            with transaction(rt) as session:  # recorded before it can run anywhere
+        with transaction(rt) as session:  # recorded before any of them can run anywhere
+            for workflow in pending:
                 session.merge(
                     Takeover(
                         workflow_id=workflow.workflow_id,
@@ -145,6 +148,7 @@ def take_over(rt: Runtime) -> dict[str, int]:
                         at=wall_now(),
                     )
                 )
+        for workflow in pending:
             DBOS.resume_workflow(workflow.workflow_id, queue_name=workflow.queue_name)
         with transaction(rt) as session:
             session.execute(

@@ -43,7 +43,7 @@ def test_a_silent_worker_is_claimed_once_and_a_returning_one_is_not(database_url
             later = now + AFTER + timedelta(seconds=1)
             assert workers.silent(session, now=later, after=AFTER, me=me) == ["gone", "alive"]
 
-        workers.heartbeat(rt, started_at=now)  # this worker's own row, never its own claim
+        workers.heartbeat(rt)  # this worker's own row, never its own claim
         with rt.sessions() as session:
             assert me not in workers.silent(session, now=later, after=AFTER, me=me)
             mine = session.get(Worker, me)
@@ -76,9 +76,7 @@ def test_a_returning_worker_waits_for_a_takeover_in_progress(database_url: str) 
         _silent_worker(rt, me, seconds_ago=60)
         assert workers.claim(rt, me, now=wall_now(), after=AFTER)  # as if by another worker
         arrived = threading.Event()
-        thread = threading.Thread(
-            target=lambda: (workers.arrive(rt, started_at=wall_now()), arrived.set())
-        )
+        thread = threading.Thread(target=lambda: (workers.arrive(rt), arrived.set()))
         thread.start()
         assert not arrived.wait(1.5), "arrived while the takeover was in progress"
         with transaction(rt) as session:
