@@ -171,6 +171,14 @@ def _structured_logs(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        bool,
+        typer.Option(
+            help="Run stages, the sweep and webhook processing here too; with --no-workers "
+            "this process only answers (the API, the dashboard, webhooks stored) and "
+            "`outreach worker` processes do the rest."
+        ),
+    ] = True,
 ) -> None:
     """Run the API, the dashboard, the workers and the sweep in one process."""
     import uvicorn
@@ -181,8 +189,10 @@ def serve(
     _structured_logs(settings)
     console.print(
         f"Outreach on http://{settings.host}:{settings.port}  (dashboard /, API /api, docs /docs)"
+        + ("" if workers else "; no workers here: start `outreach worker` processes")
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app_ = create_app(settings, workers=workers)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
 
 
 @app.command()

@@ -162,6 +162,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
     if not workers:
         return
     _heartbeat(rt)
+    _process_webhooks(rt)
     rt.every(
         rt.settings.poll_seconds,
         lambda: governor_round(rt),
@@ -178,6 +179,22 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         from outreach.sandbox.courier import deliver_replies
 
         rt.every(max(0.05, rt.settings.poll_seconds), lambda: deliver_replies(rt), "courier")
+
+
+def _process_webhooks(rt: Runtime) -> None:
+    """A worker processes the stored webhook deliveries (``replies.intake``): at once when
+    they came to this process, else on the queue's polling interval. A server without
+    workers only stores them, so no stage nor reply slows its answers."""
+    from outreach.replies.intake import process_pending
+    from outreach.replies.unipile_events import processor
+
+    handle = processor(rt)
+    rt.every(
+        rt.settings.poll_seconds,
+        lambda: process_pending(rt, handle),
+        "webhooks",
+        sooner=rt.webhooks_wanted,
+    )
 
 
 def before_launch(rt: Runtime) -> None:
@@ -287,11 +304,14 @@ def keep_time(rt: Runtime) -> bool:
     """Gate the simulated clock at the first thing due: a sender's next action or the
     stage it runs, and a reply the simulator is about to deliver. Whether time jumped."""
     from outreach.accounts.repository import next_actions
+    from outreach.replies.intake import pending_since
 
     with rt.sessions() as session:
         due: list[tuple[object, datetime]] = [
             (("sender", sid, busy), at) for sid, busy, at in next_actions(session)
         ]
+        if (received := pending_since(session)) is not None:
+            due.append((("webhooks",), received))
     if rt.simulator is not None and (reply := rt.simulator.next_inbound_at()) is not None:
         due.append((("reply",), reply))
     return rt.clock.hold(

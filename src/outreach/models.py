@@ -465,18 +465,33 @@ class ModelCall(Base):
 
 
 class WebhookDelivery(Base):
-    """Every webhook we received, kept for inspection, with what became of it."""
+    """Every webhook we received, kept for inspection, with what became of it.
+
+    Stored and answered first (``received``), processed after (``replies.intake``): one row
+    per event holds its ``dedupe_key``; a delivery of it again is kept without one, as
+    ``duplicate``."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.Index("ix_webhook_deliveries_dedupe", "source", "dedupe_key", unique=True),
+        sa.Index(
+            "ix_webhook_deliveries_received",
+            "id",
+            sqlite_where=sa.text("outcome = 'received'"),
+            postgresql_where=sa.text("outcome = 'received'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(sa.String(20))  # unipile
     event: Mapped[str | None] = mapped_column(sa.String(60))
-    outcome: Mapped[str] = mapped_column(
-        sa.String(20)
-    )  # processed | duplicate | ignored | rejected | failed (answered 500: redelivered)
+    # received (waiting to be processed) | processed | duplicate | ignored | rejected | failed
+    outcome: Mapped[str] = mapped_column(sa.String(20))
     error: Mapped[str | None] = mapped_column(sa.Text)
     payload: Mapped[str] = mapped_column(sa.Text)  # raw body as received
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(300))  # message_received:<id>…
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    processed_at: Mapped[datetime | None]
 
 
 class DoNotContactKind(enum.StrEnum):

@@ -55,6 +55,8 @@ class Runtime:
     threads: list[threading.Thread] = field(default_factory=list)
     # Set when a sender becomes free (a stage ended): the governor's turn comes at once.
     governor_wanted: threading.Event = field(default_factory=threading.Event)
+    # Set when webhook deliveries were stored here: they are processed at once.
+    webhooks_wanted: threading.Event = field(default_factory=threading.Event)
 
     def every(
         self,
@@ -88,6 +90,7 @@ class Runtime:
     def shutdown(self) -> None:
         self.stopping.set()
         self.governor_wanted.set()
+        self.webhooks_wanted.set()
         for thread in self.threads:
             thread.join(timeout=5)
 

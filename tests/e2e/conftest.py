@@ -220,12 +220,21 @@ class Stack:
         return self.app.post("/api/webhooks/unipile", content=body, headers=headers)
 
     def deliveries(self, event: str | None = None) -> list[WebhookDelivery]:
-        """The webhook deliveries our app recorded, oldest first."""
+        """The webhook deliveries our app recorded, oldest first, once each is processed
+        (the app answers a delivery once it is stored, and processes it after)."""
         query = sa.select(WebhookDelivery).order_by(WebhookDelivery.id)
         if event is not None:
             query = query.where(WebhookDelivery.event == event)
-        with runtime.current().sessions() as session:
-            return list(session.execute(query).scalars())
+        kept: list[WebhookDelivery] = []
+
+        def processed() -> bool:
+            nonlocal kept
+            with runtime.current().sessions() as session:
+                kept = list(session.execute(query).scalars())
+            return all(d.outcome != "received" for d in kept)
+
+        wait_until(processed, what="the deliveries processed")
+        return kept
 
 
 @contextmanager

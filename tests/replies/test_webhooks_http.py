@@ -2,8 +2,9 @@
 
 The router is mounted the way the app mounts it, on a small app. The tests that only
 look at what the route answers and keeps run it on a runtime holding what the route uses
-(settings, sessions, clock), with no DBOS; those whose reply is stored run it on a real
-runtime without workers, as a stored reply starts its reply agent after the commit.
+(settings, sessions, clock), with no DBOS; those whose delivery is processed run it on a
+real runtime with workers: they process what the route stored (``replies.intake``), and
+a stored reply starts its reply agent after the commit.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from outreach.models import (
     Prospect,
     WebhookDelivery,
 )
+from outreach.replies.intake import MAX_ATTEMPTS
 from outreach.replies.webhooks import router
 from outreach.sandbox.fake_unipile import create_fake_unipile_app, open_simulator
 from outreach.sandbox.simulator import SandboxBehaviour
@@ -91,6 +93,14 @@ class Site:
         with self.sessions() as session:
             return session.execute(sa.select(sa.func.count(WebhookDelivery.id))).scalar_one()
 
+    def settled(self, timeout: float = 10.0) -> list[WebhookDelivery]:
+        """The deliveries, once none is left to process (they are processed after the answer)."""
+        deadline = time.monotonic() + timeout
+        while (kept := self.deliveries()) and any(d.outcome == "received" for d in kept):
+            assert time.monotonic() < deadline, f"still to process: {kept}"
+            time.sleep(0.02)
+        return kept
+
 
 def build_app(rt: Any) -> FastAPI:
     app = FastAPI()
@@ -132,9 +142,10 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def site(database_url: str) -> Iterator[Site]:
     """A fresh site on SQLite and on PostgreSQL, for the tests that go through the service:
-    a real runtime (DBOS, no workers), so the work a reply asks for starts."""
+    a real runtime with its workers, which process what the route stored, and start the
+    work a reply asks for."""
     settings = test_settings(database_url, time_scale=1.0, webhook_secret=SecretStr(SECRET))
-    with started(settings, workers=False) as rt, serve(build_app(rt)) as url:
+    with started(settings) as rt, serve(build_app(rt)) as url:
         yield Site(url, rt.sessions)
 
 
@@ -288,10 +299,13 @@ def test_own_messages_and_other_events_are_ignored(shared: Site, payload: dict[s
     assert delivery is not None and delivery.outcome == "ignored"
 
 
-def test_message_for_an_unknown_account_is_ignored(shared: Site) -> None:
-    response = shared.post(message_received("stranger-1", account_id="not-ours"))
+def test_message_for_an_unknown_account_is_accepted_then_ignored(site: Site) -> None:
+    response = site.post(message_received("stranger-1", account_id="not-ours"))
 
-    assert response.json() == {"outcome": "ignored", "detail": "unknown_account"}
+    assert response.json() == {"outcome": "accepted", "detail": None}
+    [kept] = site.settled()
+    assert (kept.outcome, kept.error, kept.attempts) == ("ignored", "unknown_account", 1)
+    assert kept.processed_at is not None and kept.processed_at >= kept.received_at
 
 
 # -- through the replies service, on both databases ---------------------------------------------
@@ -303,8 +317,9 @@ def test_reply_stops_the_journey_once(site: Site) -> None:
     first = site.post(message_received("msg-42"))
     again = site.post(message_received("msg-42"))
 
-    assert (first.status_code, first.json()["outcome"]) == (200, "processed")
+    assert (first.status_code, first.json()["outcome"]) == (200, "accepted")
     assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
+    site.settled()
     with site.sessions() as session:
         journey = session.get(Journey, journey_id)
         assert journey is not None and journey.status is JourneyStatus.REPLIED
@@ -329,7 +344,8 @@ def test_a_reply_with_text_no_database_stores_is_kept_replaced_not_lost(site: Si
 
     response = site.post(body.encode())
 
-    assert (response.status_code, response.json()["outcome"]) == (200, "processed")
+    assert (response.status_code, response.json()["outcome"]) == (200, "accepted")
+    assert [d.outcome for d in site.settled()] == ["processed"]
     with site.sessions() as session:
         journey = session.get(Journey, journey_id)
         assert journey is not None and journey.status is JourneyStatus.REPLIED
@@ -345,19 +361,33 @@ def test_json_nested_too_deep_is_a_400_kept(shared: Site) -> None:
     assert delivery is not None and "nested too deep" in (delivery.error or "")
 
 
-def test_a_failure_of_ours_answers_500_without_its_text(tmp_path: Path) -> None:
+def test_a_failure_to_store_answers_500_without_its_text(tmp_path: Path) -> None:
     with running_site(f"sqlite:///{tmp_path / 'broken.db'}") as broken:
-        add_connected_journey(broken.sessions)
         with broken.sessions() as session, session.begin():
-            session.execute(sa.text("DROP TABLE inbound_messages"))
+            session.execute(sa.text("DROP TABLE webhook_deliveries"))
 
         response = broken.post(message_received("msg-500"))
 
-        assert response.status_code == 500, "Unipile delivers it again"
-        assert response.json() == {"outcome": "failed", "detail": "internal error (logged)"}
-        delivery = broken.last_delivery()
-        assert delivery is not None and delivery.outcome == "failed"
-        assert "inbound_messages" in (delivery.error or ""), "the reason is kept, not answered"
+    assert response.status_code == 500, "Unipile delivers it again"
+    assert response.json() == {"outcome": "failed", "detail": "internal error (logged)"}
+
+
+def test_a_failure_to_process_is_tried_again_then_kept_as_failed(database_url: str) -> None:
+    settings = test_settings(
+        database_url, time_scale=1.0, webhook_secret=SecretStr(SECRET), queue_poll_seconds=0.05
+    )
+    with started(settings) as rt, serve(build_app(rt)) as url:
+        broken = Site(url, rt.sessions)
+        add_connected_journey(broken.sessions)
+        with broken.sessions() as session, session.begin():
+            session.execute(sa.text("ALTER TABLE inbound_messages RENAME TO gone"))
+
+        response = broken.post(message_received("msg-500"))
+        assert response.json()["outcome"] == "accepted", "stored: nothing is lost"
+        [kept] = broken.settled()
+
+    assert (kept.outcome, kept.attempts) == ("failed", MAX_ATTEMPTS)
+    assert "inbound_messages" in (kept.error or ""), "the reason is kept"
 
 
 def test_time_without_a_zone_is_utc(site: Site) -> None:
@@ -365,7 +395,8 @@ def test_time_without_a_zone_is_utc(site: Site) -> None:
 
     response = site.post(message_received("msg-7", timestamp="2025-03-03T09:00:00"))
 
-    assert response.json()["outcome"] == "processed"
+    assert response.json()["outcome"] == "accepted"
+    assert [d.outcome for d in site.settled()] == ["processed"]
     with site.sessions() as session:
         stored = session.execute(sa.select(InboundMessage)).scalar_one()
         assert stored.at == datetime(2025, 3, 3, 9, tzinfo=UTC)
@@ -384,7 +415,8 @@ def test_account_status_pauses_the_account(site: Site) -> None:
         }
     )
 
-    assert response.json()["outcome"] == "processed"
+    assert response.json()["outcome"] == "accepted"
+    assert [d.outcome for d in site.settled()] == ["processed"]
     with site.sessions() as session:
         account = session.execute(sa.select(Account)).scalar_one()
         assert account.status is AccountStatus.PAUSED
@@ -405,7 +437,9 @@ def test_new_relation_for_an_unknown_account_is_ignored(site: Site) -> None:
 
     response = site.post(payload)
 
-    assert response.json() == {"outcome": "ignored", "detail": "unknown_account"}
+    assert response.json()["outcome"] == "accepted"
+    [kept] = site.settled()
+    assert (kept.outcome, kept.error) == ("ignored", "unknown_account")
 
 
 # -- end to end: the fake Unipile delivers, the route receives ---------------------------------
@@ -469,13 +503,15 @@ def test_route_in_the_real_app_needs_the_webhook_secret_not_the_api_key(tmp_path
         webhook_secret=SecretStr(SECRET),
         executor_id=f"webhooks-test-{tmp_path.name}",
     )
-    with serve(create_app(settings, workers=False), lifespan="on") as url:
+    with serve(create_app(settings), lifespan="on") as url:
         site = Site(url, make_sessionmaker(create_engine(settings.database_url)))
         unsigned = site.post(message_received("app-1"), secret=None)
         signed = site.post(message_received("app-1", account_id="not-ours"))
 
         too_big = site.post(message_received("big", message="x" * 1_100_000))
+        kept = site.settled()
 
     assert unsigned.status_code == 401
-    assert signed.json() == {"outcome": "ignored", "detail": "unknown_account"}
+    assert signed.json() == {"outcome": "accepted", "detail": None}
+    assert [(d.outcome, d.error) for d in kept][-1] == ("ignored", "unknown_account")
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"

@@ -112,8 +112,9 @@ def create_app(
     from outreach.web.api import router as api_router
     from outreach.web.views import router as views_router
 
-    app.include_router(api_router)
+    # Webhooks first: the route matched most often under load is looked at before the API's.
     app.include_router(webhooks_router, prefix="/api/webhooks")
+    app.include_router(api_router)
     app.include_router(views_router)
     # Swagger UI's assets come from a pinned package (fastapi-offline ships them): /docs
     # works offline, and nobody's minified bundle sits in our source tree.
