@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 SECRET = "bench-webhook-secret"
 ACCOUNT = "bench-account"
-console = Console()
+console = Console(width=120)
 
 
 @dataclass(frozen=True)

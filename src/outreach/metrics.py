@@ -43,7 +43,7 @@ PROVIDER_ERRORS = Counter(
 )
 WEBHOOK_DELIVERIES = Counter(
     "outreach_webhook_deliveries",
-    "Webhook deliveries received by this process, per outcome.",
+    "Webhook deliveries stored or processed by this process, per final outcome.",
     ["outcome"],
     registry=EVENTS,
 )

@@ -86,8 +86,9 @@ def store(
         ]
         if rest:
             session.execute(sa.insert(DELIVERIES), rest)
-    for delivery, ok in zip(deliveries, kept, strict=True):
-        WEBHOOK_DELIVERIES.labels(outcome=delivery.outcome if ok else DUPLICATE).inc()
+    for delivery, ok in zip(deliveries, kept, strict=True):  # each counted by its outcome
+        if not ok or delivery.outcome != RECEIVED:  # (a received one, once processed)
+            WEBHOOK_DELIVERIES.labels(outcome=delivery.outcome if ok else DUPLICATE).inc()
     return kept
 
 
