@@ -10,10 +10,11 @@ a stored reply starts its reply agent after the commit.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class WebhookRuntime:
     settings: Settings
     sessions: sessionmaker[Session]
     clock: SimClock
+    webhooks_wanted: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass

@@ -134,7 +134,7 @@ class Intake:
         clock: _Clock,
         source: str,
         *,
-        wake: threading.Event | None = None,
+        wake: threading.Event,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -167,7 +167,7 @@ class Intake:
                 for (_, future), ok in zip(batch, kept, strict=True):
                     if not future.done():  # its client may have gone
                         future.set_result(ok)
-                if self._wake is not None and any(d.outcome == RECEIVED for d in deliveries):
+                if any(d.outcome == RECEIVED for d in deliveries):
                     self._wake.set()
         finally:
             self._writer = None

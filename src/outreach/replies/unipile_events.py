@@ -110,9 +110,8 @@ def admit(body: bytes) -> tuple[Delivery, int]:
     try:
         event = parse(body)
     except Rejected as rejected:
-        return Delivery(rejected.event, "rejected", text, error=rejected.reason), (
-            rejected.status_code
-        )
+        refused = Delivery(rejected.event, "rejected", text, error=rejected.reason)
+        return refused, rejected.status_code
     if isinstance(event, str):
         return Delivery(event, "ignored", text, error="event not used"), 200
     if isinstance(event, MessageReceived) and event.is_own:

@@ -128,7 +128,6 @@ def _intake(request: Request, rt: Runtime) -> Intake:
     """The app's intake (one per app: its batches belong to the app's event loop)."""
     intake: Intake | None = getattr(request.app.state, "webhook_intake", None)
     if intake is None:
-        wake = getattr(rt, "webhooks_wanted", None)
-        intake = Intake(rt.sessions, rt.clock, SOURCE, wake=wake)
+        intake = Intake(rt.sessions, rt.clock, SOURCE, wake=rt.webhooks_wanted)
         request.app.state.webhook_intake = intake
     return intake
