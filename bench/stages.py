@@ -21,6 +21,7 @@ DBOS in the same repetition.
     .venv/bin/python bench/stages.py                       # 2,000 stages, 1 and 2 workers
     .venv/bin/python bench/stages.py --stages 5000 --repeat 3
     .venv/bin/python bench/stages.py --profile /tmp/stage.txt    # py-spy, 1 worker
+    .venv/bin/python bench/stages.py --statements 100     # the statements a stage makes
 """
 
 from __future__ import annotations
@@ -331,6 +332,49 @@ def print_profile(path: Path, top: int = 40) -> None:
         print(f"  {100 * count / total:5.1f}%  {name}")
 
 
+def statements(stages: int) -> None:
+    """Run ``stages`` stages in one worker in this process and print the statements a
+    stage makes (every engine's, ours and DBOS's), by verb and table, most first."""
+    import collections
+    import re
+    import threading
+
+    url = create_database()
+    try:
+        subprocess.run(
+            [sys.executable, __file__, "--child", "setup-outreach", url, "--stages", str(stages)],
+            check=True,
+        )
+        os.environ.update(outreach_env(url, "bench-statements"))
+        counts: collections.Counter[str] = collections.Counter()
+        lock = threading.Lock()
+        table = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+([\w.]+)")
+
+        @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+        def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            verb = statement.split(None, 1)[0]
+            found = table.search(statement)
+            key = f"{verb} {found.group(1) if found else ''}"
+            with lock:
+                counts[key] += 1
+
+        from outreach import runtime
+        from outreach.config import Settings
+
+        runtime.start(Settings())
+        started = time.monotonic()
+        while done_count(url, "outreach")[0] < stages and time.monotonic() - started < 300:
+            time.sleep(0.2)
+        runtime.stop()
+    finally:
+        drop_database(url)
+    total = sum(counts.values())
+    print(f"{total / stages:.1f} statements a stage (queue and loop polling included):")
+    for key, n in counts.most_common():
+        if n / stages >= 0.05:
+            print(f"  {n / stages:5.2f}  {key}")
+
+
 def summary(values: list[float]) -> str:
     return f"{min(values):7.1f} {statistics.median(values):7.1f} {max(values):7.1f}"
 
@@ -346,6 +390,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", help="sample one Outreach worker with py-spy: collapsed stacks to this file"
     )
+    parser.add_argument(
+        "--statements", type=int, metavar="N", help="run N stages here and count their statements"
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     parser.add_argument("--executor", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -357,6 +404,9 @@ def main() -> None:
             set_up_bare(url, args.stages)
         else:
             bare_worker(url, args.executor)
+        return
+    if args.statements:
+        statements(args.statements)
         return
     if args.profile:
         result = measure("outreach", 1, args.stages, profile=args.profile)

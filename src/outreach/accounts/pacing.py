@@ -19,7 +19,6 @@ from outreach.accounts import status as sender_status
 from outreach.accounts.governor import (
     DEFAULT_CAPS,
     DEFAULT_GAPS,
-    SENDS,
     Action,
     Band,
     Candidate,
@@ -93,8 +92,15 @@ def _band(low_s: int, high_s: int) -> Band:
     return Band(timedelta(seconds=low_s), timedelta(seconds=high_s))
 
 
-def history(session: Session, account: Account, now: datetime) -> History:
-    """What the sender did this ISO week (all the caps look at), and its last actions."""
+def history(
+    session: Session, account: Account, now: datetime, *, count_pending: bool = True
+) -> History:
+    """What the sender did in the days the caps look at, and its last actions; with
+    ``count_pending``, how many of its invitations wait for an answer.
+
+    No gap is longer than a day (the accounts' schemas), so an action older than the
+    days read can never delay the next one: the last of a kind is looked for among them.
+    """
     hours = working_hours(account)
     since = history_since(now)
     rows = session.execute(
@@ -104,19 +110,8 @@ def history(session: Session, account: Account, now: datetime) -> History:
     )
     done = [Done(Action(kind), at, campaign) for kind, at, campaign in rows]
     found = History.of(done, hours)
-    found.pending_invitations = pending_invitations(session, account.id)
-    missing = [action.value for action in Action if action not in found.last]
-    if missing:  # the last one of a kind may be older than the week read: one query for all
-        older = session.execute(
-            sa.select(SenderAction.kind, sa.func.max(SenderAction.at))
-            .where(SenderAction.account_id == account.id, SenderAction.kind.in_(missing))
-            .group_by(SenderAction.kind)
-        )
-        for kind, last in older:
-            action = Action(kind)
-            found.last[action] = last
-            if action in SENDS:
-                found.last_send = max(found.last_send or last, last)
+    if count_pending:
+        found.pending_invitations = pending_invitations(session, account.id)
     return found
 
 
@@ -224,7 +219,13 @@ def ready(account: Account, now: datetime) -> bool:
 def choose(session: Session, account: Account, now: datetime) -> Journey | None:
     """Ask the governor; the journey to run now, or ``None`` with ``next_action_at`` set."""
     found = candidates(session, account.id)
-    decision = decide(policy(account), history(session, account, now), found, now)
+    if not found:  # nothing waits for it: the governor has nothing to weigh
+        account.next_action_at = None
+        return None
+    # The pending invitations hold back new ones only: counted when one is a candidate.
+    inviting = any(c.step is Step.INVITE for c in found)
+    done = history(session, account, now, count_pending=inviting)
+    decision = decide(policy(account), done, found, now)
     if decision.run is None:
         account.next_action_at = decision.wake
         return None
@@ -255,17 +256,23 @@ def _paused_campaigns(account_id: int) -> sa.Select[int]:
     )
 
 
-def paused_campaigns_with_due(session: Session, account_id: int, now: datetime) -> list[int]:
-    """Paused campaigns with journeys of this sender that have come due (to be held)."""
-    query = _paused_campaigns(account_id).where(Journey.next_run_at <= now).distinct()
-    return list(session.execute(query).scalars())
-
-
-def paused_campaigns_due(session: Session, account_id: int) -> datetime | None:
-    """When the sender's next journey in a paused campaign comes due (to be held then)."""
-    query = _paused_campaigns(account_id).with_only_columns(sa.func.min(Journey.next_run_at))
-    at: datetime | None = session.execute(query).scalar_one_or_none()
-    return at
+def paused_campaigns(
+    session: Session, account_id: int, now: datetime
+) -> tuple[list[int], datetime | None]:
+    """The sender's journeys in paused campaigns, in one query: the campaigns with some
+    come due (to be held now), and when the next of the others comes due (held then)."""
+    later = sa.func.min(Journey.next_run_at).filter(Journey.next_run_at > now)
+    query = _paused_campaigns(account_id).add_columns(
+        sa.func.min(Journey.next_run_at) <= now, later
+    )
+    due: list[int] = []
+    next_at: datetime | None = None
+    for campaign_id, has_due, at in session.execute(query.group_by(Journey.campaign_id)):
+        if has_due:
+            due.append(campaign_id)
+        if at is not None and (next_at is None or at < next_at):
+            next_at = at
+    return due, next_at
 
 
 def local_midnight(hours: WorkingHours, day: date) -> datetime:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.errors import NotFound
-from outreach.models import Account, AccountStatus
+from outreach.models import Account, AccountStatus, Journey
 
 
 def get_account(session: Session, account_id: int) -> Account:
@@ -37,17 +38,38 @@ def lock_sender(session: Session, account_id: int) -> Account:
     here. Locks are taken in one order, sender then journey. (SQLite's one write lock,
     taken at BEGIN IMMEDIATE, does this there.)
     """
-    return session.execute(_locking(account_id)).scalar_one()
+    return keep_locked(session, session.execute(_locking(account_id)).scalar_one())
 
 
 def lock_sender_unless_busy(session: Session, account_id: int) -> Account | None:
     """The sender locked as ``lock_sender`` does, or None when another transaction holds
     its row (PostgreSQL's ``SKIP LOCKED``): two workers' governors never queue on one
     sender, each goes on to the next one due."""
-    return session.execute(_locking(account_id, skip_locked=True)).scalar_one_or_none()
+    account = session.execute(_locking(account_id, skip_locked=True)).scalar_one_or_none()
+    return None if account is None else keep_locked(session, account)
 
 
-def _locking(account_id: int, *, skip_locked: bool = False) -> sa.Select[Account]:
+_HELD = "outreach.held_rows"
+_Row = TypeVar("_Row")
+
+
+def keep_locked(session: Session, row: _Row) -> _Row:
+    """Keep a locked row in ``session`` until it ends: the identity map holds its objects
+    weakly, so without this a later ``session.get`` of a row the caller dropped would
+    read it again, one more statement for a row the transaction holds already."""
+    session.info.setdefault(_HELD, []).append(row)
+    return row
+
+
+def lock_sender_of(session: Session, journey_id: int) -> Account:
+    """``lock_sender`` for the journey's sender, found in the same statement."""
+    sender = sa.select(Journey.account_id).where(Journey.id == journey_id).scalar_subquery()
+    return keep_locked(session, session.execute(_locking(sender)).scalar_one())
+
+
+def _locking(
+    account_id: int | sa.ScalarSelect[int], *, skip_locked: bool = False
+) -> sa.Select[Account]:
     query = sa.select(Account).where(Account.id == account_id)
     return query.with_for_update(key_share=True, skip_locked=skip_locked)
 

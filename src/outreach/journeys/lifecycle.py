@@ -14,13 +14,18 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Concatenate, ParamSpec
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from outreach.accounts import pacing
 from outreach.accounts import status as sender_status
 from outreach.accounts.governor import Action
 from outreach.accounts.pacing import working_hours
-from outreach.accounts.repository import lock_sender, lock_sender_unless_busy
+from outreach.accounts.repository import (
+    keep_locked,
+    lock_sender,
+    lock_sender_of,
+    lock_sender_unless_busy,
+)
 from outreach.campaigns import lifecycle as campaign_lifecycle
 from outreach.campaigns.rotation import assign_senders
 from outreach.campaigns.scheduling import next_day_open, next_open
@@ -52,7 +57,7 @@ from outreach.models import (
     ReplyIntent,
     SenderAction,
 )
-from outreach.prospects.dnc import blocked_prospect_ids
+from outreach.prospects.dnc import blocked_prospect_ids, matches
 from outreach.prospects.repository import pending_prospects, prospect_variables
 from outreach.queues import ACTIONS_QUEUE
 from outreach.replies.classify import Classification, classify
@@ -96,22 +101,27 @@ def lock_journey(session: Session, journey_id: int, *, sender: bool = True) -> J
     takes no other lock after it (recording a reply), so it never waits holding the sender.
     """
     if sender:
-        account_id = session.execute(
-            sa.select(Journey.account_id).where(Journey.id == journey_id)
-        ).scalar_one()
-        lock_sender(session, account_id)
+        lock_sender_of(session, journey_id)
     query = (
         sa.select(Journey)
         .where(Journey.id == journey_id)
         .with_for_update(of=Journey, key_share=True)
     )
-    return session.execute(query).unique().scalar_one()
+    return keep_locked(session, session.execute(query).unique().scalar_one())
+
+
+# A stage reads its campaign's own columns only: not its senders, nor its first account.
+_CAMPAIGN_ALONE = (lazyload(Campaign.senders), lazyload(Campaign.account))
+
+
+def _campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, options=_CAMPAIGN_ALONE)
+    assert campaign is not None
+    return campaign
 
 
 def _spec(session: Session, campaign_id: int) -> SequenceSpec:
-    campaign = session.get(Campaign, campaign_id)
-    assert campaign is not None
-    return SequenceSpec.model_validate(campaign.sequence)
+    return SequenceSpec.model_validate(_campaign(session, campaign_id).sequence)
 
 
 # -- the next stage -----------------------------------------------------------------------
@@ -166,10 +176,9 @@ def dispatch(session: Session, now: datetime, account_id: int) -> int | None:
         return None
     if not pacing.ready(account, now):
         return None
-    _hold_paused_campaigns(session, account, now)
+    later = _hold_paused_campaigns(session, account, now)
     journey = pacing.choose(session, account, now)
     if journey is None:
-        later = pacing.paused_campaigns_due(session, account.id)
         if later is not None and (account.next_action_at is None or later < account.next_action_at):
             account.next_action_at = later
         return None
@@ -181,9 +190,11 @@ def dispatch(session: Session, now: datetime, account_id: int) -> int | None:
     return journey.id
 
 
-def _hold_paused_campaigns(session: Session, account: Account, now: datetime) -> None:
-    """The sender's journeys that came due in a paused campaign are held, as they come due."""
-    for campaign_id in pacing.paused_campaigns_with_due(session, account.id, now):
+def _hold_paused_campaigns(session: Session, account: Account, now: datetime) -> datetime | None:
+    """The sender's journeys that came due in a paused campaign are held, as they come due;
+    when the next of them does."""
+    due, later = pacing.paused_campaigns(session, account.id, now)
+    for campaign_id in due:
         hold_all(
             session,
             now,
@@ -192,6 +203,7 @@ def _hold_paused_campaigns(session: Session, account: Account, now: datetime) ->
             account_id=account.id,
             due_by=now,
         )
+    return later
 
 
 def finish_stage(session: Session, now: datetime, journey_id: int, seq: int) -> None:
@@ -620,8 +632,7 @@ def begin_stage(
     journey = lock_journey(session, journey_id)
     if not is_current(journey, stage, seq):
         return None
-    campaign = session.get(Campaign, journey.campaign_id)
-    assert campaign is not None
+    campaign = _campaign(session, journey.campaign_id)
     account = session.get(Account, journey.account_id)  # its own sender, not the campaign's first
     assert account is not None
     withdrawal = journey.stage == str(StageRef(Stage.WITHDRAW))
@@ -637,12 +648,12 @@ def begin_stage(
         return None
     if next_open(now, working_hours(account)) != now:
         return None
-    blocked = {} if withdrawal else blocked_prospect_ids(session, [journey.prospect_id])
-    if journey.prospect_id in blocked:
-        reason = f"do not contact: {blocked[journey.prospect_id]}"
+    prospect = journey.prospect
+    blocked = None if withdrawal else matches(session, [prospect])[0]
+    if blocked is not None:
+        reason = f"do not contact: {blocked.sentence()}"
         end(session, journey, JourneyStatus.FAILED, now=now, reason=reason)
         return None
-    prospect = journey.prospect
     return StageContext(
         journey_id=journey.id,
         campaign_id=campaign.id,
