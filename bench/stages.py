@@ -276,6 +276,7 @@ def measure(kind: str, workers: int, stages: int, profile: str | None = None) ->
                     "--rate",
                     "100",
                     "--nonblocking",
+                    "--gil",  # the thread holding the GIL: where the worker's CPU goes
                     "--output",
                     profile,
                 ],

@@ -9,6 +9,8 @@ from croniter import croniter
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ACTIONS_POLL_SECONDS = 0.1
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -239,3 +241,12 @@ class Settings(BaseSettings):
         if self.time_skip and self.time_scale > 1:
             return 0.01
         return min(1.0, max(0.02, 600.0 / self.time_scale))
+
+    @property
+    def actions_poll_seconds(self) -> float:
+        """How often the actions queue is polled: at most every 0.1 s. A poll starts at
+        most ``worker_concurrency`` stages, so this interval bounds a worker's rate (8 a
+        second at 1 s) and how late a stage the governor started begins."""
+        if self.queue_poll_seconds is not None:
+            return self.queue_poll_seconds
+        return min(ACTIONS_POLL_SECONDS, self.poll_seconds)

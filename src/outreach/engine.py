@@ -11,6 +11,7 @@ commits.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ ENQUEUE_THREADS = 8
 TALLY_COMPACT_SECONDS = 10.0
 # A round of the governor goes on while time skips ahead to work due, this many times.
 GOVERNOR_ROUNDS = 5
+GOVERNOR_MIN_WAIT_SECONDS = 0.02
 # Under a compressed clock the sweep runs on simulated time, but not more often than this.
 SWEEP_MIN_GAP = 5.0
 
@@ -155,7 +157,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         worker_concurrency=rt.settings.worker_concurrency,
         # No partitions: the governor starts one stage per sender at a time already, and
         # an unpartitioned queue is much cheaper to poll.
-        polling_interval_sec=rt.settings.poll_seconds,
+        polling_interval_sec=rt.settings.actions_poll_seconds,
         on_conflict="always_update",
     )
     rt.every(TALLY_COMPACT_SECONDS, TallyFolder(rt).fold, "tallies")
@@ -168,6 +170,7 @@ def after_launch(rt: Runtime, *, workers: bool) -> None:
         lambda: governor_round(rt),
         "governor",
         sooner=rt.governor_wanted,
+        paced=True,
     )
     _schedule_sweep(rt)
     from outreach.replies.commands import expire_due
@@ -279,25 +282,26 @@ class TallyFolder:
             return folded
 
 
-def governor_round(rt: Runtime) -> int:
+def governor_round(rt: Runtime) -> float:
     """Each sender that is due gets its governor's turn (``lifecycle.dispatch``); then,
-    under a compressed clock, the clock is gated at the first work due. How many stages
-    were started."""
-    from outreach.accounts.repository import due_senders
+    under a compressed clock, the clock is gated at the first work due. The real seconds
+    until the next sender is due: the next round comes then (``Runtime.every``)."""
+    from outreach.accounts.repository import due_senders, next_due
     from outreach.journeys.lifecycle import dispatch
 
-    started = 0
     for _ in range(GOVERNOR_ROUNDS):
         with rt.sessions() as session:
             due = due_senders(session, rt.clock.now())
         for account_id in due:
             with transaction(rt) as session:
-                if dispatch(session, rt.clock.now(), account_id) is not None:
-                    started += 1
+                dispatch(session, rt.clock.now(), account_id)
         # Time skipped ahead to the next work due: its senders' turn comes at once.
         if rt.clock.scale == 1 or not keep_time(rt):
             break
-    return started
+    with rt.sessions() as session:
+        at = next_due(session)
+    # At least a moment: a sender still due is in another worker's turn, which frees it.
+    return max(GOVERNOR_MIN_WAIT_SECONDS, rt.clock.real_delay_until(at)) if at else math.inf
 
 
 def keep_time(rt: Runtime) -> bool:

@@ -65,23 +65,30 @@ class Runtime:
         name: str,
         *,
         sooner: threading.Event | None = None,
+        paced: bool = False,
     ) -> None:
         """Run ``task`` every ``seconds`` on a daemon thread until shutdown, or as soon as
-        ``sooner`` is set."""
+        ``sooner`` is set. A ``paced`` task returns the seconds until it is wanted again:
+        it runs again then, if that comes before ``seconds``."""
 
         def loop() -> None:
+            wait = seconds
             while not self.stopping.is_set():
                 if sooner is not None:
-                    sooner.wait(seconds)
+                    sooner.wait(wait)
                     sooner.clear()
-                elif self.stopping.wait(seconds):
+                elif self.stopping.wait(wait):
                     break
                 if self.stopping.is_set():
                     break
+                wait = seconds
                 try:
-                    task()
+                    result = task()
                 except Exception:
                     log.exception("background task %s failed", name)
+                    continue
+                if paced and isinstance(result, int | float):
+                    wait = max(0.0, min(seconds, float(result)))
 
         thread = threading.Thread(target=loop, name=name, daemon=True)
         thread.start()

@@ -85,6 +85,15 @@ def due_senders(session: Session, now: datetime) -> list[int]:
     return list(session.execute(query).scalars())
 
 
+def next_due(session: Session) -> datetime | None:
+    """When the first sender the governor waits for is due (``due_senders`` then)."""
+    query = sa.select(sa.func.min(Account.next_action_at)).where(
+        Account.busy_journey_id.is_(None), Account.status != AccountStatus.PAUSED
+    )
+    at: datetime | None = session.execute(query).scalar_one()
+    return at
+
+
 def next_actions(session: Session, limit: int = 50) -> list[tuple[int, int | None, datetime]]:
     """The senders' first work due: (sender, the journey it runs or None, when)."""
     at = sa.func.coalesce(Account.busy_since, Account.next_action_at)
