@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pg import create_database, drop_database
-from stages import SENDERS_PER_CAMPAIGN, sender
+from stages import SENDERS_PER_CAMPAIGN, bench_senders, launch_prospects
 
 LEAD_SECONDS = 3.0  # due this long after the bench sets it: the worker is idle by then
 AHEAD = timedelta(days=30)
@@ -55,45 +55,19 @@ def worker_env(url: str, executor: str) -> dict[str, str]:
 
 def set_up(url: str, senders: int, waiting: int) -> None:
     """``senders`` senders, ``waiting`` journeys spread over them, all 30 days ahead."""
-    from dbos import DBOS
-
     from outreach import runtime
-    from outreach.accounts.commands import create_account
-    from outreach.campaigns.commands import create_campaign, launch
-    from outreach.campaigns.schemas import CampaignCreate
     from outreach.config import Settings
     from outreach.models import Account, Journey
-    from outreach.prospects.commands import import_prospects
     from outreach.uow import transaction
 
     os.environ.update(worker_env(url, "setup"))
     rt = runtime.start(Settings(), workers=False)
-    first = create_account(rt, sender("bench-0"))
-    with transaction(rt) as session:  # the other senders as copies of the first, in bulk
-        row = {
-            c.key: getattr(session.get(Account, first.id), c.key)
-            for c in Account.__table__.columns
-            if c.key != "id"
-        }
-        session.execute(
-            sa.insert(Account),
-            [row | {"name": f"bench-{i}", "external_id": f"bench-{i}"} for i in range(1, senders)],
-        )
-        ids = list(session.scalars(sa.select(Account.id).order_by(Account.id)))
+    ids = bench_senders(rt, senders)
     groups = [ids[i : i + SENDERS_PER_CAMPAIGN] for i in range(0, senders, SENDERS_PER_CAMPAIGN)]
     made = 0
     for n, group in enumerate(groups):
         size = waiting * (n + 1) // len(groups) - made
-        campaign = create_campaign(
-            rt, CampaignCreate(name=f"bench-{n}", account_id=group[0], account_ids=group)
-        )
-        rows = [
-            (i, {"public_identifier": f"p-{made + i:07d}", "first_name": "P"}) for i in range(size)
-        ]
-        import_prospects(rt, campaign.id, rows)
-        launched = launch(rt, campaign.id)
-        assert launched.workflow_id is not None
-        DBOS.retrieve_workflow(launched.workflow_id).get_result()
+        launch_prospects(rt, f"bench-{n}", group, made, size)
         made += size
     ahead = rt.clock.now() + AHEAD
     with transaction(rt) as session:

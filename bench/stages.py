@@ -68,20 +68,26 @@ def outreach_env(url: str, executor: str) -> dict[str, str]:
 def set_up_outreach(url: str, stages: int) -> None:
     """``stages`` senders, campaigns of 50 of them, one prospect each, launched."""
     from outreach import runtime
-    from outreach.campaigns.commands import create_campaign, launch
-    from outreach.campaigns.schemas import CampaignCreate
     from outreach.config import Settings
-    from outreach.models import Account
-    from outreach.prospects.commands import import_prospects
-    from outreach.uow import transaction
 
     os.environ.update(outreach_env(url, "setup"))
-    settings = Settings()
-    rt = runtime.start(settings, workers=False)
+    rt = runtime.start(Settings(), workers=False)
+    ids = bench_senders(rt, stages)
+    for begin in range(0, stages, SENDERS_PER_CAMPAIGN):  # a campaign has 50 senders at most
+        group = ids[begin : begin + SENDERS_PER_CAMPAIGN]
+        launch_prospects(rt, f"bench-{begin}", group, begin, len(group))
+    runtime.stop()
+
+
+def bench_senders(rt: Any, count: int) -> list[int]:
+    """``count`` senders named ``bench-<n>``: the first created, the others copies of it
+    inserted in bulk. Their ids, in order."""
     from outreach.accounts.commands import create_account
+    from outreach.models import Account
+    from outreach.uow import transaction
 
     first = create_account(rt, sender("bench-0"))
-    with transaction(rt) as session:  # the other senders as copies of the first, in bulk
+    with transaction(rt) as session:
         row = {
             c.key: getattr(session.get(Account, first.id), c.key)
             for c in Account.__table__.columns
@@ -89,25 +95,30 @@ def set_up_outreach(url: str, stages: int) -> None:
         }
         session.execute(
             sa.insert(Account),
-            [row | {"name": f"bench-{i}", "external_id": f"bench-{i}"} for i in range(1, stages)],
+            [row | {"name": f"bench-{i}", "external_id": f"bench-{i}"} for i in range(1, count)],
         )
-        ids = list(session.scalars(sa.select(Account.id).order_by(Account.id)))
+        return list(session.scalars(sa.select(Account.id).order_by(Account.id)))
+
+
+def launch_prospects(rt: Any, name: str, senders: list[int], first: int, size: int) -> None:
+    """A campaign over ``senders`` with ``size`` prospects (``p-<first + i>``), launched:
+    its journeys made, their invitations due."""
     from dbos import DBOS
 
-    for begin in range(0, stages, SENDERS_PER_CAMPAIGN):  # a campaign has 50 senders at most
-        group = ids[begin : begin + SENDERS_PER_CAMPAIGN]
-        campaign = create_campaign(
-            rt, CampaignCreate(name=f"bench-{begin}", account_id=group[0], account_ids=group)
-        )
-        rows = [
-            (i, {"public_identifier": f"p-{begin + i:06d}", "first_name": "P"})
-            for i in range(len(group))
-        ]
-        import_prospects(rt, campaign.id, rows)
-        launched = launch(rt, campaign.id)
-        assert launched.workflow_id is not None
-        DBOS.retrieve_workflow(launched.workflow_id).get_result()
-    runtime.stop()
+    from outreach.campaigns.commands import create_campaign, launch
+    from outreach.campaigns.schemas import CampaignCreate
+    from outreach.prospects.commands import import_prospects
+
+    campaign = create_campaign(
+        rt, CampaignCreate(name=name, account_id=senders[0], account_ids=senders)
+    )
+    rows = [
+        (i, {"public_identifier": f"p-{first + i:07d}", "first_name": "P"}) for i in range(size)
+    ]
+    import_prospects(rt, campaign.id, rows)
+    launched = launch(rt, campaign.id)
+    assert launched.workflow_id is not None
+    DBOS.retrieve_workflow(launched.workflow_id).get_result()
 
 
 def sender(name: str) -> Any:
