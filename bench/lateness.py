@@ -131,11 +131,6 @@ def wait_started(engine: sa.Engine, executors: list[str]) -> None:
     raise SystemExit("the workers did not start")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(
     senders: int, waiting: int, due: int, workers: int, repeat: int
 ) -> list[dict[str, Any]]:
@@ -175,14 +170,8 @@ def measure(
             if len(times) < due:
                 raise SystemExit(f"only {len(times)} of {due} stages acted")
             late = [(t - at).total_seconds() for t in times]
-            runs.append(
-                {
-                    "p50": percentile(late, 0.5),
-                    "p99": percentile(late, 0.99),
-                    "max": max(late),
-                    "early": min(late),
-                }
-            )
+            cuts = statistics.quantiles(late, n=100, method="inclusive")
+            runs.append({"p50": cuts[49], "p99": cuts[98], "max": max(late), "early": min(late)})
         return runs
     finally:
         for p in procs:
